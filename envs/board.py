@@ -1,0 +1,262 @@
+"""Grid boards in video frames: layout for rendering, and per-frame location + sampling for verifying.
+
+Every task draws its grid the same way: a black letterbox, a white border frame around the board,
+then square cells. The verifier finds that white frame in *each* video frame (so camera drift,
+zoom, flicker and colour casts do not move the sample points off their cells), normalises colours
+against the known black and white, and reads only small patches at the points a task asks for.
+
+Coordinates: *grid* coordinates ``(gy, gx)`` are in cell units, cell ``(r, c)`` spans
+``[r, r+1] x [c, c+1]``; the border occupies ``BORDER_CELLS`` cells outside that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+BACKGROUND_RGB = (0, 0, 0)
+BORDER_RGB = (255, 255, 255)
+MARGIN = 0.08  # letterbox margin on every side, as a share of min(H, W): room for camera drift
+BORDER_CELLS = 0.35  # thickness of the white frame, in cells
+MIN_BORDER_PX = 3
+PROFILE_LINES = 9  # adjacent rows (columns) averaged to find the left/right (top/bottom) board edge
+SIZE_TOLERANCE = 0.2  # a located board may be 20% larger or smaller than drawn (zoom)
+
+
+@dataclass(frozen=True)
+class BoardGeometry:
+    """Where a ``rows x cols`` board sits in a ``height x width`` frame, as drawn by the renderer."""
+
+    rows: int
+    cols: int
+    height: int
+    width: int
+
+    def __post_init__(self) -> None:
+        if self.rows < 1 or self.cols < 1:
+            raise ValueError(f"board needs at least 1x1 cells, got {self.rows}x{self.cols}")
+        if self.cell < 4:
+            raise ValueError(
+                f"frame {self.height}x{self.width} is too small for a {self.rows}x{self.cols} board "
+                f"(cells would be {self.cell} px, need at least 4)"
+            )
+
+    @cached_property
+    def margin(self) -> int:
+        return int(round(MARGIN * min(self.height, self.width)))
+
+    @cached_property
+    def cell(self) -> int:
+        """Cell side in pixels."""
+        span = 2 * BORDER_CELLS
+        fit_h = (self.height - 2 * self.margin) / (self.rows + span)
+        fit_w = (self.width - 2 * self.margin) / (self.cols + span)
+        return int(min(fit_h, fit_w))
+
+    @cached_property
+    def border(self) -> int:
+        return max(MIN_BORDER_PX, int(round(BORDER_CELLS * self.cell)))
+
+    @cached_property
+    def origin(self) -> tuple[int, int]:
+        """Pixel ``(y, x)`` of grid point (0, 0), the top-left corner of cell (0, 0)."""
+        return (self.height - self.rows * self.cell) // 2, (self.width - self.cols * self.cell) // 2
+
+    @cached_property
+    def outer(self) -> tuple[float, float, float, float]:
+        """Outer edges of the white frame in pixels: ``(left, right, top, bottom)``."""
+        y0, x0 = self.origin
+        return (
+            x0 - self.border,
+            x0 + self.cols * self.cell + self.border,
+            y0 - self.border,
+            y0 + self.rows * self.cell + self.border,
+        )
+
+    def cell_box(self, row: int, col: int) -> tuple[int, int, int, int]:
+        """Pixel box ``(y0, x0, y1, x1)`` of a cell (end-exclusive)."""
+        y0, x0 = self.origin
+        return y0 + row * self.cell, x0 + col * self.cell, y0 + (row + 1) * self.cell, x0 + (col + 1) * self.cell
+
+    def to_pixels(self, gy: np.ndarray | float, gx: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """Grid coordinates to (float) pixel coordinates in the drawn frame."""
+        y0, x0 = self.origin
+        return y0 + np.asarray(gy, dtype=np.float64) * self.cell, x0 + np.asarray(gx, dtype=np.float64) * self.cell
+
+    def blank_frame(self) -> np.ndarray:
+        """uint8 (H, W, 3): black letterbox with the white frame; the board interior is left white."""
+        frame = np.zeros((self.height, self.width, 3), dtype=np.uint8)
+        frame[:] = BACKGROUND_RGB
+        left, right, top, bottom = (int(v) for v in self.outer)
+        frame[top:bottom, left:right] = BORDER_RGB
+        return frame
+
+    def cell_centres(self) -> np.ndarray:
+        """(rows*cols, 2) grid coordinates of every cell centre, row-major."""
+        rr, cc = np.meshgrid(np.arange(self.rows), np.arange(self.cols), indexing="ij")
+        return np.stack([rr.ravel() + 0.5, cc.ravel() + 0.5], axis=1)
+
+
+@dataclass(frozen=True)
+class FrameBounds:
+    """Per-frame located white-frame edges in pixels, ``(T,)`` each, and whether each frame was found."""
+
+    left: np.ndarray
+    right: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+    found: np.ndarray  # bool (T,)
+
+
+def _first_crossing(profile: np.ndarray, threshold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sub-pixel index where each row of ``profile`` (T, N) first rises above ``threshold`` (T,)."""
+    above = profile > threshold[:, None]
+    index = above.argmax(axis=1)
+    exists = above[np.arange(len(index)), index]
+    previous = np.maximum(index - 1, 0)
+    rows = np.arange(len(index))
+    low, high = profile[rows, previous], profile[rows, index]
+    step = np.where(high - low > 1e-6, (threshold - low) / np.maximum(high - low, 1e-6), 1.0)
+    position = np.where(index > 0, previous + np.clip(step, 0.0, 1.0), 0.0)
+    return position, exists & (index > 0)
+
+
+def _edges(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both outer edges along a (T, N) brightness profile: (start, end, found)."""
+    background = np.minimum(profile[:, :3].mean(axis=1), profile[:, -3:].mean(axis=1))
+    threshold = background + 0.5 * (profile.max(axis=1) - background)
+    start, found_start = _first_crossing(profile, threshold)
+    end_reversed, found_end = _first_crossing(profile[:, ::-1], threshold)
+    end = profile.shape[1] - end_reversed
+    return start, end, found_start & found_end
+
+
+def _brightness(band: np.ndarray, axis: int) -> np.ndarray:
+    """Per-channel sum over ``axis`` (1 or 2) of a uint8 band, then the max over channels: float32."""
+    if axis == 1:  # (T, L, W, 3) -> (T, W, L*3)
+        band = band.transpose(0, 2, 1, 3)
+    frames, length = band.shape[:2]
+    # One small matrix product sums each channel over the lines; much faster than numpy's
+    # reduction over a short middle axis.
+    lines = np.ascontiguousarray(band, dtype=np.float32).reshape(frames * length, -1)
+    totals = (lines @ np.tile(np.eye(3, dtype=np.float32), (lines.shape[1] // 3, 1))).reshape(frames, length, 3)
+    # Channel max keeps the white frame bright under colour casts.
+    return np.maximum(np.maximum(totals[..., 0], totals[..., 1]), totals[..., 2])
+
+
+def locate_board(video: np.ndarray, geometry: BoardGeometry) -> FrameBounds:
+    """Find the white board frame in each frame of a uint8 ``(T, H, W, 3)`` video.
+
+    Reads one band of ``PROFILE_LINES`` adjacent rows and one of adjacent columns through the board's
+    middle per frame (adjacent columns share cache lines, so the vertical band is cheap too).
+    """
+    left, right, top, bottom = geometry.outer
+    half = PROFILE_LINES // 2
+    mid_y, mid_x = int((top + bottom) / 2), int((left + right) / 2)
+    horizontal = _brightness(video[:, mid_y - half : mid_y + half + 1], axis=1)  # (T, W)
+    vertical = _brightness(video[:, :, mid_x - half : mid_x + half + 1], axis=2)  # (T, H)
+    x_start, x_end, found_x = _edges(horizontal)
+    y_start, y_end, found_y = _edges(vertical)
+    scale_x = (x_end - x_start) / (right - left)
+    scale_y = (y_end - y_start) / (bottom - top)
+    plausible = (
+        (np.abs(scale_x - 1.0) <= SIZE_TOLERANCE)
+        & (np.abs(scale_y - 1.0) <= SIZE_TOLERANCE)
+        & (np.abs(scale_x / np.maximum(scale_y, 1e-6) - 1.0) <= 0.1)
+    )
+    return FrameBounds(x_start, x_end, y_start, y_end, found_x & found_y & plausible)
+
+
+def _frame_pixels(
+    geometry: BoardGeometry, bounds: FrameBounds, gy: np.ndarray, gx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Map grid coordinates (N,) to integer pixel coordinates (T, N) in each located frame."""
+    left, right, top, bottom = geometry.outer
+    drawn_y, drawn_x = geometry.to_pixels(gy, gx)
+    # Frames where the board was not found fall back to the drawn position.
+    frame_left = np.where(bounds.found, bounds.left, left)
+    frame_right = np.where(bounds.found, bounds.right, right)
+    frame_top = np.where(bounds.found, bounds.top, top)
+    frame_bottom = np.where(bounds.found, bounds.bottom, bottom)
+    scale_x = (frame_right - frame_left) / (right - left)
+    scale_y = (frame_bottom - frame_top) / (bottom - top)
+    x = frame_left[:, None] + (drawn_x[None, :] - left) * scale_x[:, None]
+    y = frame_top[:, None] + (drawn_y[None, :] - top) * scale_y[:, None]
+    x = np.clip(np.rint(x), 0, geometry.width - 1).astype(np.int64)
+    y = np.clip(np.rint(y), 0, geometry.height - 1).astype(np.int64)
+    return y, x
+
+
+def patch_offsets(radius: float, size: int = 3) -> np.ndarray:
+    """(size*size, 2) grid offsets of a square patch of half-width ``radius`` cells."""
+    steps = np.linspace(-radius, radius, size) if size > 1 else np.zeros(1)
+    dy, dx = np.meshgrid(steps, steps, indexing="ij")
+    return np.stack([dy.ravel(), dx.ravel()], axis=1)
+
+
+def sample_points(
+    video: np.ndarray,
+    geometry: BoardGeometry,
+    bounds: FrameBounds,
+    points: np.ndarray,
+    radius: float = 0.1,
+    size: int = 2,
+) -> np.ndarray:
+    """Mean RGB of a small patch around each grid point in each frame: float32 ``(T, P, 3)``.
+
+    ``points`` is ``(P, 2)`` grid coordinates ``(gy, gx)``; the patch is ``size x size`` samples spread
+    over ``±radius`` cells. Only those pixels are read.
+    """
+    offsets = patch_offsets(radius, size)
+    gy = (points[:, None, 0] + offsets[None, :, 0]).ravel()
+    gx = (points[:, None, 1] + offsets[None, :, 1]).ravel()
+    y, x = _frame_pixels(geometry, bounds, gy, gx)
+    frames = np.arange(video.shape[0], dtype=np.int64)[:, None]
+    flat_index = (frames * geometry.height + y) * geometry.width + x
+    pixels = np.take(video.reshape(-1, 3), flat_index.ravel(), axis=0)
+    pixels = pixels.reshape(video.shape[0], len(points), len(offsets), 3)
+    return pixels.mean(axis=2, dtype=np.float32)
+
+
+def reference_points(geometry: BoardGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """Grid points on the black letterbox and on the white frame, used to normalise colours."""
+    half = BORDER_CELLS / 2
+    gap = (geometry.margin / 2 + geometry.border) / geometry.cell  # half-way into the letterbox
+    mid_r, mid_c = geometry.rows / 2, geometry.cols / 2
+    white = np.array([[-half, mid_c], [geometry.rows + half, mid_c], [mid_r, -half], [mid_r, geometry.cols + half]])
+    black = np.array([[-gap, mid_c], [geometry.rows + gap, mid_c], [mid_r, -gap], [mid_r, geometry.cols + gap]])
+    return black, white
+
+
+def normalised_colours(video: np.ndarray, geometry: BoardGeometry, bounds: FrameBounds, points: np.ndarray,
+                       radius: float = 0.1, size: int = 2) -> np.ndarray:
+    """Patch colours at ``points`` mapped so the frame's black is 0 and its white is 1, per channel.
+
+    This undoes brightness changes, colour casts and flicker frame by frame: float32 ``(T, P, 3)``.
+    """
+    black, white = reference_points(geometry)
+    references = sample_points(video, geometry, bounds, np.concatenate([black, white]), radius=0.08, size=2)
+    low = references[:, : len(black)].mean(axis=1)
+    high = references[:, len(black):].mean(axis=1)
+    span = np.maximum(high - low, 32.0)
+    colours = sample_points(video, geometry, bounds, points, radius=radius, size=size)
+    return (colours - low[:, None, :]) / span[:, None, :]
+
+
+def classify_colours(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest palette entry for each normalised colour.
+
+    colours: float (..., 3) normalised to [0, 1]; palette: (K, 3) RGB in 0..255 as drawn.
+    Returns labels int (...) and a margin in [0, 1] (how much nearer the best entry is than the
+    second best; 0 means ambiguous).
+    """
+    reference = np.asarray(palette, dtype=np.float32) / 255.0
+    distance = ((colours[..., None, :] - reference) ** 2).sum(axis=-1)
+    labels = distance.argmin(axis=-1)
+    if len(reference) == 1:
+        return labels, np.ones(labels.shape, dtype=np.float32)
+    nearest = np.partition(distance, 1, axis=-1)
+    margin = 1.0 - np.sqrt(nearest[..., 0]) / np.maximum(np.sqrt(nearest[..., 1]), 1e-6)
+    return labels, np.clip(margin, 0.0, 1.0)

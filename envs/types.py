@@ -1,0 +1,82 @@
+"""Plain data types shared by every task: the verdict, the puzzle protocol and the task spec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Protocol
+
+import numpy as np
+
+Cell = tuple[int, int]
+
+
+class Puzzle(Protocol):
+    """A task's puzzle: a frozen dataclass that round-trips through a JSON-serialisable dict."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Puzzle": ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judgement of one video (or one state sequence).
+
+    success: strict task success. reward: the dense reward in [0, 1], 1.0 exactly iff success.
+    components: the dense reward terms, each in [0, 1]. reason: the first rule that broke ("" on success).
+    predicted_cells / oracle_cells: the cells the answer used vs the oracle's, for precision/recall/F1.
+    """
+
+    success: bool
+    reward: float
+    components: dict[str, float]
+    reason: str = ""
+    predicted_cells: frozenset[Cell] = field(default_factory=frozenset)
+    oracle_cells: frozenset[Cell] = field(default_factory=frozenset)
+
+
+def make_verdict(
+    success: bool,
+    components: Mapping[str, float],
+    weights: Mapping[str, float],
+    reason: str = "",
+    predicted_cells: frozenset[Cell] = frozenset(),
+    oracle_cells: frozenset[Cell] = frozenset(),
+) -> Verdict:
+    """Build a verdict whose dense reward is the weighted mean of the components.
+
+    The reward is 1.0 exactly when ``success``; a failing video is capped just below 1.0 so that no
+    combination of components can ever equal a true success.
+    """
+    if set(weights) - set(components):
+        raise ValueError(f"weights name unknown components: {sorted(set(weights) - set(components))}")
+    clean = {name: float(np.clip(value, 0.0, 1.0)) for name, value in components.items()}
+    total = sum(weights.values())
+    reward = sum(weights[name] * clean[name] for name in weights) / total
+    reward = 1.0 if success else min(reward, 0.99)
+    return Verdict(
+        success=bool(success),
+        reward=float(reward),
+        components=clean,
+        reason="" if success else reason,
+        predicted_cells=frozenset(predicted_cells),
+        oracle_cells=frozenset(oracle_cells),
+    )
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything batch tools need to know about one task, as plain functions."""
+
+    name: str
+    env_id: str
+    puzzle_type: type
+    generate: Callable[..., Any]  # (seed, difficulty="medium", **kwargs) -> Puzzle
+    render_first_frame: Callable[..., np.ndarray]  # (puzzle, height, width) -> uint8 (H, W, 3)
+    render_solution: Callable[..., np.ndarray]  # (puzzle, height, width, num_frames) -> uint8 (T, H, W, 3)
+    verify: Callable[..., Verdict]  # (puzzle, video) -> Verdict
+    prompt: Callable[[Any], str]  # (puzzle) -> the task in words
+
+    def puzzle_from_dict(self, data: Mapping[str, Any]) -> Any:
+        return self.puzzle_type.from_dict(data)

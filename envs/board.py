@@ -135,15 +135,17 @@ def _edges(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _brightness(band: np.ndarray, axis: int) -> np.ndarray:
     """Per-channel sum over ``axis`` (1 or 2) of a uint8 band, then the max over channels: float32."""
-    if axis == 1:  # (T, L, W, 3) -> (T, W, L*3)
-        band = band.transpose(0, 2, 1, 3)
-    frames, length = band.shape[:2]
-    # One small matrix product sums each channel over the lines; much faster than numpy's
-    # reduction over a short middle axis.
-    lines = np.ascontiguousarray(band, dtype=np.float32).reshape(frames * length, -1)
-    totals = (lines @ np.tile(np.eye(3, dtype=np.float32), (lines.shape[1] // 3, 1))).reshape(frames, length, 3)
+    if axis == 1:  # (T, L, W, 3): whole contiguous rows, so an integer sum over the lines is cheapest
+        totals = band.sum(axis=1, dtype=np.uint16)  # at most 255 * PROFILE_LINES, fits uint16
+    else:  # (T, H, L, 3) -> (T, H, L*3)
+        frames, length = band.shape[:2]
+        # One small matrix product sums each channel over the columns; much faster than numpy's
+        # reduction over a short middle axis.
+        lines = np.ascontiguousarray(band, dtype=np.float32).reshape(frames * length, -1)
+        eye = np.tile(np.eye(3, dtype=np.float32), (lines.shape[1] // 3, 1))
+        totals = (lines @ eye).reshape(frames, length, 3)
     # Channel max keeps the white frame bright under colour casts.
-    return np.maximum(np.maximum(totals[..., 0], totals[..., 1]), totals[..., 2])
+    return np.maximum(np.maximum(totals[..., 0], totals[..., 1]), totals[..., 2]).astype(np.float32)
 
 
 def locate_board(video: np.ndarray, geometry: BoardGeometry) -> FrameBounds:
@@ -210,14 +212,16 @@ def sample_points(
     over ``±radius`` cells. Only those pixels are read.
     """
     offsets = patch_offsets(radius, size)
-    gy = (points[:, None, 0] + offsets[None, :, 0]).ravel()
-    gx = (points[:, None, 1] + offsets[None, :, 1]).ravel()
-    y, x = _frame_pixels(geometry, bounds, gy, gx)
+    # Patch samples outermost: (S, P) grid points, so the patch mean is a sum of S whole arrays
+    # (numpy reduces a short middle axis an order of magnitude slower).
+    gy = (offsets[:, None, 0] + points[None, :, 0]).ravel()
+    gx = (offsets[:, None, 1] + points[None, :, 1]).ravel()
+    y, x = _frame_pixels(geometry, bounds, gy, gx)  # (T, S*P)
     frames = np.arange(video.shape[0], dtype=np.int64)[:, None]
-    flat_index = (frames * geometry.height + y) * geometry.width + x
-    pixels = np.take(video.reshape(-1, 3), flat_index.ravel(), axis=0)
-    pixels = pixels.reshape(video.shape[0], len(points), len(offsets), 3)
-    return pixels.mean(axis=2, dtype=np.float32)
+    flat_index = ((frames * geometry.height + y) * geometry.width + x).reshape(len(video), len(offsets), -1)
+    pixels = np.take(video.reshape(-1, 3), flat_index.transpose(1, 0, 2).ravel(), axis=0)
+    totals = pixels.reshape(len(offsets), -1).sum(axis=0, dtype=np.uint32)
+    return (totals.astype(np.float32) * np.float32(1.0 / len(offsets))).reshape(len(video), len(points), 3)
 
 
 def reference_points(geometry: BoardGeometry) -> tuple[np.ndarray, np.ndarray]:

@@ -183,16 +183,21 @@ def _index_videos(video_dir: Path) -> tuple[dict[str, list[Path]], dict[str, lis
     return by_name, by_stem
 
 
-class MissingVideo(ValueError):
-    """The model's video for a row is not in the video folder."""
+class VideoNotMatched(ValueError):
+    """No video, or more than one, in the video folder matches a row; ``kind`` is "missing" or "ambiguous"."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def _find_video(name: str, by_name: dict[str, list[Path]], by_stem: dict[str, list[Path]]) -> Path:
     matches = by_name.get(name) or by_stem.get(PurePosixPath(name).stem) or []
     if not matches:
-        raise MissingVideo(f"no video named {name!r} (or with its stem) in the video folder")
+        raise VideoNotMatched("missing", f"no video named {name!r} (or with its stem) in the video folder")
     if len(matches) > 1:
-        raise ValueError(f"{len(matches)} videos match {name!r}: {', '.join(str(p) for p in matches[:3])}")
+        listed = ", ".join(str(p) for p in matches[:3])
+        raise VideoNotMatched("ambiguous", f"{len(matches)} videos match {name!r}: {listed}")
     return matches[0]
 
 
@@ -236,8 +241,8 @@ def _prepare_row(index: int, row: Mapping[str, Any], ctx: dict[str, Any]) -> tup
         result.video = str(path)
         job = {"task": task, "puzzle": puzzle, "path": str(path), "size": _expected_size(row, *ctx["size"])}
         return result, job
-    except MissingVideo as error:
-        result.error = f"missing: {error}"
+    except VideoNotMatched as error:
+        result.error = f"{error.kind}: {error}"
     except (ValueError, TypeError) as error:  # JSONDecodeError is a ValueError
         result.error = f"malformed row: {error}"
     return result, None

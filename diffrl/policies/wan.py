@@ -150,13 +150,21 @@ class WanPolicy:
         cls, model_root: str | Path, checkpoint: str | Path | None = None, dtype: torch.dtype = torch.bfloat16,
         text_encoder_dtype: torch.dtype | None = None, vae_dtype: torch.dtype = torch.float32, **kwargs: Any,
     ) -> WanPolicy:
-        """Load a local diffusers-format Wan2.2-TI2V folder (and optionally a single-file transformer)."""
+        """Load a local diffusers-format Wan2.2-TI2V folder ``model_root``.
+
+        ``checkpoint``: a single ``.safetensors`` transformer (original Wan / DiffSynth or diffusers keys)
+        that replaces the folder's transformer weights, or a folder written by ``save_pretrained`` (full
+        weights or LoRA weights, loaded on top of the folder's model).
+        """
+        saved_policy = checkpoint is not None and Path(checkpoint).is_dir()
         parts = load_components(
-            model_root, checkpoint, dtype, text_encoder_dtype or dtype, vae_dtype,
+            model_root, None if saved_policy else checkpoint, dtype, text_encoder_dtype or dtype, vae_dtype,
             load_text_encoder=kwargs.pop("load_text_encoder", True),
         )
         kwargs.setdefault("shift", parts.shift)
         kwargs.setdefault("num_train_timesteps", parts.num_train_timesteps)
+        if saved_policy:  # merged into the base weights first, so the reference is the model we start from
+            merge_saved_policy(parts.transformer, Path(checkpoint))
         return cls(parts.transformer, parts.vae, parts.text_encoder, parts.tokenizer, **kwargs)
 
     @property
@@ -384,6 +392,21 @@ class WanPolicy:
         result = set_peft_model_state_dict(self._transformer, state_dict, adapter_name="default")
         if result.unexpected_keys:
             raise ValueError(f"{lora_path} has LoRA weights this policy lacks: {result.unexpected_keys[:5]}")
+
+
+def merge_saved_policy(transformer: torch.nn.Module, directory: Path) -> None:
+    """Put a ``save_pretrained`` folder's weights into a plain transformer (LoRA weights are fused)."""
+    settings_path = directory / POLICY_FILE
+    if not settings_path.is_file():
+        raise FileNotFoundError(f"{settings_path} not found (expected a folder written by WanPolicy.save_pretrained)")
+    if json.loads(settings_path.read_text()).get("finetune") == "lora":
+        transformer.load_lora_adapter(str(directory), weight_name=LORA_FILE, prefix="transformer", adapter_name="saved")
+        transformer.fuse_lora(adapter_names=["saved"])
+        transformer.unload_lora()
+        return
+    state_dict = _load_folder_state_dict(directory / "transformer")
+    check_keys(transformer, state_dict, str(directory / "transformer"))
+    transformer.load_state_dict(state_dict, strict=True)
 
 
 def _load_folder_state_dict(folder: Path) -> dict[str, torch.Tensor]:

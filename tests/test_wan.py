@@ -1,0 +1,292 @@
+"""The Wan2.2-TI2V adapter on a tiny Wan-shaped model: loading, parity with diffusers' pipeline, training."""
+
+from __future__ import annotations
+
+import shutil
+import types
+
+import numpy as np
+import pytest
+import torch
+from diffusers import FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline, WanTransformer3DModel
+from PIL import Image
+from safetensors.torch import save_file
+from wan_tiny import save_tiny_wan, to_original_wan_keys
+
+from diffrl.config import PolicyConfig
+from diffrl.grpo import ppo_clip_loss
+from diffrl.policies.wan import LORA_TARGET_MODULES, WanPolicy, build_wan_policy
+from diffrl.policy import FlowPolicy
+from diffrl.sampling import SamplingPlan, rollout, sample_generators, step_log_prob
+
+H, W, T = 64, 64, 9
+SEQ = 16
+PROMPTS = ["navigate the red agent through the maze", "push every box onto a target"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline():
+    """Any attempt to reach a hub fails loudly instead of downloading."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("TRANSFORMERS_OFFLINE", "1")
+        yield
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return save_tiny_wan(tmp_path_factory.mktemp("wan") / "Wan2.2-TI2V-tiny")
+
+
+def make_policy(root, **kwargs) -> WanPolicy:
+    kwargs = {"dtype": torch.float32, "height": H, "width": W, "num_frames": T, "max_sequence_length": SEQ,
+              "device": "cpu", **kwargs}
+    return WanPolicy.from_pretrained(root, **kwargs)
+
+
+def first_frames(batch: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (batch, H, W, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def stock_pipeline(root):
+    """diffusers' own pipeline on the same folder, Euler flow-matching scheduler, TI2V mode."""
+    import diffusers.pipelines.wan.pipeline_wan_i2v as wan_i2v
+
+    if not hasattr(wan_i2v, "ftfy"):  # the pipeline calls ftfy.fix_text unconditionally; ASCII is a no-op
+        wan_i2v.ftfy = types.SimpleNamespace(fix_text=lambda text: text)
+    scheduler = FlowMatchEulerDiscreteScheduler(shift=5.0)
+    pipe = WanImageToVideoPipeline.from_pretrained(str(root), scheduler=scheduler)
+    assert pipe.config.expand_timesteps
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def test_loads_from_the_run_config_policy_section(root):
+    section = PolicyConfig(type="wan", pretrained=str(root), height=H, width=W, num_frames=T,
+                           options={"dtype": "float32", "max_sequence_length": SEQ, "device": "cpu"})
+    policy = build_wan_policy(section)
+    assert isinstance(policy, FlowPolicy)
+    assert policy.shift == 5.0  # read from the folder's UniPC scheduler (flow_shift)
+    assert policy.latent_shape == (48, 3, H // 16, W // 16)
+    mask = policy.given_mask(torch.zeros(1, *policy.latent_shape))
+    assert mask.dtype == torch.bool and mask[0, 0, :, 0, 0].tolist() == [True, False, False]
+
+
+def test_missing_files_and_bad_settings_are_clear_errors(root, tmp_path):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "nowhere")):
+        make_policy(tmp_path / "nowhere")
+    partial = tmp_path / "partial"
+    shutil.copytree(root / "transformer", partial / "transformer")
+    with pytest.raises(FileNotFoundError, match=r"vae.*expected the VAE config"):
+        make_policy(partial)
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        make_policy(root, checkpoint=tmp_path / "sft.safetensors")
+    with pytest.raises(ValueError, match="multiples of 32"):
+        make_policy(root, height=48)
+    with pytest.raises(ValueError, match="1 mod 4"):
+        make_policy(root, num_frames=8)
+    with pytest.raises(ValueError, match="wrong_option"):
+        build_wan_policy(PolicyConfig(type="wan", pretrained=str(root), options={"wrong_option": 1}))
+
+
+def test_ode_sampler_matches_wan_image_to_video_pipeline(root, stock_pipeline):
+    policy = make_policy(root)
+    frames, steps, guidance = first_frames(2), 4, 4.0
+    conditions = policy.encode_conditions(frames, PROMPTS)
+    stock_pipeline.scheduler.set_timesteps(steps)
+    sigmas = stock_pipeline.scheduler.sigmas.clone()
+    # the SDE path with coefficient 0: must be the pipeline's Euler steps exactly
+    plan = SamplingPlan(sigmas=sigmas, num_sde_steps=steps, num_loss_steps=steps, coefficient=0.0)
+    seeds = [11, 12]
+    result = rollout(policy, conditions, plan, guidance, sample_generators(seeds))
+    assert torch.equal(result.final[:, :, :1], conditions["image_latents"])
+    ours = policy.decode_unit(result.final).numpy()
+    ours_uint8 = policy.decode(result.final)
+    for i, seed in enumerate(seeds):
+        start = policy.initial_latents({k: v[i : i + 1] for k, v in conditions.items()},
+                                       torch.Generator().manual_seed(seed))
+        video = stock_pipeline(
+            image=Image.fromarray(frames[i]), prompt=PROMPTS[i], negative_prompt=policy.negative_prompt,
+            height=H, width=W, num_frames=T, num_inference_steps=steps, guidance_scale=guidance,
+            latents=start, max_sequence_length=SEQ, output_type="np",
+        ).frames[0]
+        assert video.shape == (T, H, W, 3)
+        np.testing.assert_allclose(ours[i], video, atol=2e-5)
+        assert np.abs(ours_uint8[i].astype(int) - np.round(video * 255).astype(int)).max() <= 1
+    # and it is not trivially equal: another guidance scale gives another video
+    other = rollout(policy, conditions, plan, 1.0, sample_generators(seeds))
+    assert (policy.decode_unit(other.final).numpy() - ours).std() > 1e-3
+
+
+def test_first_frame_is_given_not_generated(root):
+    policy = make_policy(root)
+    conditions = policy.encode_conditions(first_frames(1), PROMPTS[:1])
+    x = policy.initial_latents(conditions, torch.Generator().manual_seed(0))
+    sigma = torch.tensor([0.7])
+    v = policy.velocity(x, sigma, conditions, 3.0)
+    assert v.dtype == torch.float32 and v.shape == x.shape
+    # whatever sits in latent frame 0 is replaced by the first frame's latent
+    scrambled = x.clone()
+    scrambled[:, :, 0] = torch.randn_like(scrambled[:, :, 0])
+    assert torch.allclose(policy.velocity(scrambled, sigma, conditions, 3.0), v, atol=1e-6)
+    # ... and that latent matters
+    other = dict(conditions, image_latents=policy.encode_conditions(first_frames(1, seed=5), PROMPTS[:1])[
+        "image_latents"])
+    assert (policy.velocity(x, sigma, other, 3.0) - v).abs().max() > 1e-3
+
+
+def test_prompt_embeddings_are_cached_so_the_text_encoder_can_go(root):
+    policy = make_policy(root)
+    first = policy.encode_conditions(first_frames(2), PROMPTS)
+    assert first["prompt_embeds"].shape == (2, SEQ, 32)
+    assert first["negative_prompt_embeds"].shape == (2, SEQ, 32)
+    assert not torch.equal(first["prompt_embeds"][0], first["prompt_embeds"][1])
+    policy.text_encoder = None
+    again = policy.encode_conditions(first_frames(2), PROMPTS)
+    assert torch.equal(again["prompt_embeds"], first["prompt_embeds"])
+    with pytest.raises(RuntimeError, match="no text encoder"):
+        policy.encode_conditions(first_frames(1), ["a prompt never seen"])
+
+
+def test_single_file_checkpoint_in_original_wan_layout_loads_the_same_weights(root, tmp_path):
+    reference = WanTransformer3DModel.from_pretrained(str(root / "transformer"))
+    weights = {k: v + 0.01 * torch.randn_like(v) for k, v in reference.state_dict().items()}
+    original = {f"pipe.dit.{k}": v for k, v in to_original_wan_keys(weights).items()}  # DiffSynth-style prefix
+    assert "pipe.dit.blocks.0.self_attn.q.weight" in original and "pipe.dit.head.modulation" in original
+    path = tmp_path / "sft.safetensors"
+    save_file(original, str(path))
+    for dtype in (torch.float32, torch.bfloat16):
+        from_file = make_policy(root, checkpoint=path, dtype=dtype).module.state_dict()
+        from_folder = make_policy(root, dtype=dtype).module.state_dict()
+        assert from_file.keys() == weights.keys()
+        for key, value in weights.items():
+            assert from_file[key].dtype == from_folder[key].dtype, key  # same fp32-kept modules
+            assert torch.equal(from_file[key], value.to(from_file[key].dtype)), key
+    del original["pipe.dit.blocks.1.ffn.2.weight"]
+    save_file(original, str(path))
+    with pytest.raises(ValueError, match=r"1 missing keys.*blocks\.1\.ffn\.net\.2\.weight"):
+        make_policy(root, checkpoint=path)
+
+
+def test_lora_trains_only_the_adapters_and_reference_switches_them_off(root):
+    base = make_policy(root)
+    policy = make_policy(root, finetune="lora", lora_rank=4, lora_alpha=8)
+    names = [n for n, p in policy.module.named_parameters() if p.requires_grad]
+    assert names and all("lora_" in n for n in names)
+    assert all(p.dtype == torch.float32 for p in policy.trainable_parameters())
+    for target in LORA_TARGET_MODULES:
+        for attention in ("attn1", "attn2") if target.startswith("to_") else ("",):
+            assert any(f"{attention}.{target}.lora_A" in n for n in names), (attention, target)
+    conditions = policy.encode_conditions(first_frames(1), PROMPTS[:1])
+    x = policy.initial_latents(conditions, torch.Generator().manual_seed(0))
+    sigma = torch.tensor([0.5])
+    with torch.no_grad():
+        for name, param in policy.module.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.1)
+    v_base = base.velocity(x, sigma, conditions, 2.0)
+    assert (policy.velocity(x, sigma, conditions, 2.0) - v_base).abs().max() > 1e-3
+    with policy.reference():
+        assert torch.allclose(policy.velocity(x, sigma, conditions, 2.0), v_base, atol=1e-6)
+    assert (policy.velocity(x, sigma, conditions, 2.0) - v_base).abs().max() > 1e-3
+
+
+def test_full_finetune_reference_is_a_frozen_copy(root):
+    policy = make_policy(root)
+    conditions = policy.encode_conditions(first_frames(1), PROMPTS[:1])
+    x = policy.initial_latents(conditions, torch.Generator().manual_seed(0))
+    sigma = torch.tensor([0.5])
+    before = policy.velocity(x, sigma, conditions, 2.0)
+    with torch.no_grad():
+        for param in policy.trainable_parameters():
+            param.add_(0.05 * torch.randn_like(param))
+    assert (policy.velocity(x, sigma, conditions, 2.0) - before).abs().max() > 1e-3
+    with policy.reference():
+        assert torch.equal(policy.velocity(x, sigma, conditions, 2.0), before)
+    with pytest.raises(RuntimeError, match="reference='none'"), make_policy(root, reference="none").reference():
+        pass
+
+
+def grpo_steps(policy: WanPolicy, steps: int = 2, group_size: int = 2) -> list[float]:
+    """A few GRPO updates built from the library's pieces (rollout, advantages, PPO-clip, KL to reference).
+
+    The reward is a verifiable stand-in that the tiny model can move: mean brightness of the decoded video.
+    Returns the ratio of the first re-scored step of each update (1 up to float error before any update).
+    """
+    from diffrl.grpo import group_advantages, kl_on_means
+
+    optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=1e-3)
+    plan = SamplingPlan.create(4, policy.shift, sde_cutoff_ratio=0.5, loss_steps=2, coefficient=0.7)
+    prompts = [p for p in PROMPTS for _ in range(group_size)]
+    frames = np.repeat(first_frames(len(PROMPTS)), group_size, axis=0)
+    conditions = policy.encode_conditions(frames, prompts)
+    group_ids = torch.arange(len(PROMPTS)).repeat_interleave(group_size)
+    ratios = []
+    for step in range(steps):
+        seeds = [100 * step + i for i in range(len(prompts))]
+        result = rollout(policy, conditions, plan, 2.0, sample_generators(seeds))
+        rewards = torch.from_numpy(policy.decode(result.final).mean(axis=(1, 2, 3, 4)) / 255.0)
+        advantages = group_advantages(rewards, group_ids)
+        for j in range(plan.num_loss_steps):
+            args = (result.latents[:, j], result.next_latents[:, j], plan.sigmas[j], plan.sigmas[j + 1],
+                    conditions, result.guidance, plan.coefficient)
+            log_prob, mean, std = step_log_prob(policy, *args)
+            if j == 0:
+                ratios.append(float(torch.exp(log_prob.detach() - result.log_probs[:, 0]).max()))
+            with policy.reference():
+                _, ref_mean, _ = step_log_prob(policy, *args)
+            noise_std = std * torch.sqrt(plan.sigmas[j] - plan.sigmas[j + 1])
+            kl = kl_on_means(mean, ref_mean, noise_std, ~policy.given_mask(mean).expand_as(mean))
+            loss, _ = ppo_clip_loss(log_prob, result.log_probs[:, j], advantages, clip=0.2)
+            ((loss.mean() + 0.04 * kl.mean()) / plan.num_loss_steps).backward()
+        torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    return ratios
+
+
+def pipeline_velocity(pipe: WanImageToVideoPipeline, policy: WanPolicy, x, sigma, conditions) -> torch.Tensor:
+    """The stock pipeline's transformer on the same input, conditional branch (guidance 1)."""
+    inputs = torch.cat([conditions["image_latents"], x[:, :, 1:]], dim=2)
+    timestep = policy._timesteps(sigma, x)
+    with torch.no_grad():
+        return pipe.transformer(hidden_states=inputs, timestep=timestep,
+                                encoder_hidden_states=conditions["prompt_embeds"], return_dict=False)[0]
+
+
+@pytest.mark.parametrize("finetune", ["full", "lora"])
+def test_grpo_steps_train_and_the_result_loads_in_the_stock_pipeline(root, tmp_path, finetune):
+    policy = make_policy(root, finetune=finetune, lora_rank=4, lora_alpha=8, gradient_checkpointing=True)
+    before = [p.detach().clone() for p in policy.trainable_parameters()]
+    ratios = grpo_steps(policy)
+    assert abs(ratios[0] - 1.0) < 1e-4  # the stored log-prob is the one the loss re-computes
+    after = policy.trainable_parameters()
+    assert all(torch.isfinite(p).all() for p in after)
+    assert max((a - b).abs().max().item() for a, b in zip(after, before)) > 1e-5
+
+    policy.save_pretrained(tmp_path / "policy")
+    pipe = WanImageToVideoPipeline.from_pretrained(str(root))
+    if finetune == "full":
+        pipe.transformer = WanTransformer3DModel.from_pretrained(str(tmp_path / "policy" / "transformer"))
+    else:
+        pipe.load_lora_weights(str(tmp_path / "policy"))
+    conditions = policy.encode_conditions(first_frames(1), PROMPTS[:1])
+    x = policy.initial_latents(conditions, torch.Generator().manual_seed(3))
+    sigma = torch.tensor([0.6])
+    with torch.no_grad():
+        ours = policy.velocity(x, sigma, conditions, 1.0)
+        theirs = pipeline_velocity(pipe, policy, x, sigma, conditions)
+        fresh = make_policy(root, finetune=finetune, lora_rank=4, lora_alpha=8)
+        untrained = fresh.velocity(x, sigma, conditions, 1.0)
+        fresh.load_pretrained(tmp_path / "policy")
+        reloaded = fresh.velocity(x, sigma, conditions, 1.0)
+    assert (ours - untrained).abs().max() > 1e-4
+    torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(reloaded, ours, atol=1e-6, rtol=1e-6)
+    # a saved policy folder as policy.checkpoint: training (and its reference) starts from those weights
+    started = make_policy(root, finetune=finetune, lora_rank=4, lora_alpha=8, checkpoint=tmp_path / "policy")
+    with torch.no_grad():
+        torch.testing.assert_close(started.velocity(x, sigma, conditions, 1.0), ours, atol=1e-5, rtol=1e-5)
+        with started.reference():
+            torch.testing.assert_close(started.velocity(x, sigma, conditions, 1.0), ours, atol=1e-5, rtol=1e-5)

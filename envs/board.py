@@ -257,10 +257,20 @@ def classify_colours(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarr
     second best; 0 means ambiguous).
     """
     reference = np.asarray(palette, dtype=np.float32) / 255.0
-    distance = ((colours[..., None, :] - reference) ** 2).sum(axis=-1)
-    labels = distance.argmin(axis=-1)
+    shape = colours.shape[:-1]
+    flat = np.asarray(colours, dtype=np.float32).reshape(-1, 3)
+    # Squared distances as |c|^2 - 2 c.r + |r|^2, palette-major (K, M): one small matrix product and
+    # whole-row operations instead of numpy reductions over short axes.
+    distance = (reference @ flat.T) * np.float32(-2.0)
+    distance += flat[:, 0] * flat[:, 0] + flat[:, 1] * flat[:, 1] + flat[:, 2] * flat[:, 2]
+    distance += (reference**2).sum(axis=1)[:, None]
+    labels = distance.argmin(axis=0).reshape(shape)
     if len(reference) == 1:
-        return labels, np.ones(labels.shape, dtype=np.float32)
-    nearest = np.partition(distance, 1, axis=-1)
-    margin = 1.0 - np.sqrt(nearest[..., 0]) / np.maximum(np.sqrt(nearest[..., 1]), 1e-6)
-    return labels, np.clip(margin, 0.0, 1.0)
+        return labels, np.ones(shape, dtype=np.float32)
+    best = np.full(flat.shape[0], np.inf, dtype=np.float32)
+    second = best.copy()
+    for row in distance:  # K passes: the two smallest distances per colour
+        np.minimum(second, np.maximum(best, row), out=second)
+        np.minimum(best, row, out=best)
+    margin = 1.0 - np.sqrt(np.maximum(best, 0.0) / np.maximum(second, 1e-12))
+    return labels, np.clip(margin, 0.0, 1.0).reshape(shape)

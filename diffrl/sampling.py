@@ -1,0 +1,150 @@
+"""Rollouts: SDE/ODE sampling of a FlowPolicy that stores what the GRPO loss needs, and nothing more.
+
+Early-Step Focus: of ``T`` steps, the first ``round(sde_cutoff_ratio * T)`` are SDE steps (exploration),
+the rest plain Euler (ODE) steps; the loss uses only the first ``loss_steps`` SDE steps, so only those
+store their ``(x_j, x_{j+1}, log_prob_j)``. ODE steps need no noise, no log-prob and no stored state.
+
+Noise is drawn from one generator per sample, so a sample's video depends on its own seed only, never on
+how samples are batched or spread over processes (this is what makes distributed runs and resumes exact).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from diffrl.policy import Conditions, FlowPolicy
+from diffrl.sde import ode_step, sde_step, sigma_schedule
+
+
+@dataclass(frozen=True)
+class SamplingPlan:
+    """Which of the ``num_steps`` steps are stochastic and which carry the loss."""
+
+    sigmas: torch.Tensor  # (num_steps + 1,) float32, 1 -> 0
+    num_sde_steps: int
+    num_loss_steps: int
+    coefficient: float
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.sigmas.shape[0]) - 1
+
+    @classmethod
+    def create(
+        cls,
+        num_steps: int,
+        shift: float = 1.0,
+        sde_cutoff_ratio: float = 1.0,
+        loss_steps: int | None = None,
+        coefficient: float = 0.3,
+    ) -> SamplingPlan:
+        if not 0.0 <= sde_cutoff_ratio <= 1.0:
+            raise ValueError(f"sde_cutoff_ratio must be in [0, 1], got {sde_cutoff_ratio}")
+        num_sde = round(sde_cutoff_ratio * num_steps)
+        num_loss = num_sde if loss_steps is None else int(loss_steps)
+        if not 0 <= num_loss <= num_sde:
+            raise ValueError(f"loss_steps must be in [0, {num_sde}] (the SDE steps), got {loss_steps}")
+        if coefficient < 0:
+            raise ValueError(f"coefficient must be >= 0, got {coefficient}")
+        return cls(sigma_schedule(num_steps, shift), num_sde, num_loss, float(coefficient))
+
+    @classmethod
+    def ode(cls, num_steps: int, shift: float = 1.0) -> SamplingPlan:
+        """Deterministic Euler sampling (evaluation)."""
+        return cls.create(num_steps, shift, sde_cutoff_ratio=0.0, loss_steps=0)
+
+
+@dataclass
+class Rollout:
+    """A batch of B sampled trajectories; ``L`` = the plan's loss steps."""
+
+    latents: torch.Tensor  # (B, L, *latent_shape): x_j before each loss step
+    next_latents: torch.Tensor  # (B, L, *latent_shape): x_{j+1} after it
+    log_probs: torch.Tensor  # (B, L) float32: log-prob of x_{j+1} when sampled
+    final: torch.Tensor  # (B, *latent_shape): the sampled clean latents
+    guidance: torch.Tensor  # (B,) float32
+
+    @staticmethod
+    def concatenate(rollouts: list[Rollout]) -> Rollout:
+        return Rollout(*(torch.cat([getattr(r, name) for r in rollouts]) for name in Rollout.__dataclass_fields__))
+
+
+def sample_generators(seeds: list[int], device: torch.device | str = "cpu") -> list[torch.Generator]:
+    """One generator per sample (CPU generators; noise is moved to ``device`` afterwards)."""
+    return [torch.Generator("cpu").manual_seed(int(seed)) for seed in seeds]
+
+
+def _draw(generators: list[torch.Generator], shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    return torch.stack([torch.randn(shape, generator=g, dtype=torch.float32) for g in generators]).to(device)
+
+
+@torch.no_grad()
+def rollout(
+    policy: FlowPolicy,
+    conditions: Conditions,
+    plan: SamplingPlan,
+    guidance: torch.Tensor | float,
+    generators: list[torch.Generator],
+) -> Rollout:
+    """Sample B videos' latents following ``plan``; B = ``len(generators)`` = the conditions' batch."""
+    b = len(generators)
+    latents = torch.cat([policy.initial_latents({k: v[i : i + 1] for k, v in conditions.items()}, g)
+                         for i, g in enumerate(generators)])
+    device = latents.device
+    guidance = torch.as_tensor(guidance, dtype=torch.float32, device=device).expand(b).clone()
+    given = policy.given_mask(latents).expand_as(latents)
+    given_values = latents.clone()
+    counted = ~given
+    stored_x, stored_next, stored_log_probs = [], [], []
+    sigmas = plan.sigmas.to(device)
+    for j in range(plan.num_steps):
+        sigma, sigma_next = sigmas[j].expand(b), sigmas[j + 1].expand(b)
+        v = policy.velocity(latents, sigma, conditions, guidance)
+        if j < plan.num_sde_steps:
+            noise = _draw(generators, tuple(latents.shape[1:]), device)
+            next_latents, log_prob, _, _ = sde_step(
+                latents, v, sigma, sigma_next, plan.coefficient, noise=noise, mask=counted
+            )
+        else:
+            next_latents, log_prob = ode_step(latents, v, sigma, sigma_next), None
+        next_latents = torch.where(given, given_values, next_latents)
+        if j < plan.num_loss_steps:
+            stored_x.append(latents)
+            stored_next.append(next_latents)
+            stored_log_probs.append(log_prob)
+        latents = next_latents
+    shape = (b, 0, *latents.shape[1:])
+    return Rollout(
+        latents=torch.stack(stored_x, dim=1) if stored_x else latents.new_zeros(shape),
+        next_latents=torch.stack(stored_next, dim=1) if stored_next else latents.new_zeros(shape),
+        log_probs=torch.stack(stored_log_probs, dim=1) if stored_log_probs else latents.new_zeros((b, 0)),
+        final=latents,
+        guidance=guidance,
+    )
+
+
+def step_log_prob(
+    policy: FlowPolicy,
+    latents: torch.Tensor,
+    next_latents: torch.Tensor,
+    sigma: float | torch.Tensor,
+    sigma_next: float | torch.Tensor,
+    conditions: Conditions,
+    guidance: torch.Tensor,
+    coefficient: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Re-score a stored step under the current policy: ``(log_prob (B,), mean, std)``, with grad."""
+    b = latents.shape[0]
+    sigma_t = torch.as_tensor(sigma, dtype=torch.float32, device=latents.device).expand(b)
+    sigma_next_t = torch.as_tensor(sigma_next, dtype=torch.float32, device=latents.device).expand(b)
+    v = policy.velocity(latents, sigma_t, conditions, guidance)
+    counted = ~policy.given_mask(latents).expand_as(latents)
+    _, log_prob, mean, std = sde_step(
+        latents, v, sigma_t, sigma_next_t, coefficient, prev_sample=next_latents, mask=counted
+    )
+    return log_prob, mean, std
+
+
+__all__ = ["Rollout", "SamplingPlan", "rollout", "sample_generators", "step_log_prob"]

@@ -184,11 +184,16 @@ def _frame_pixels(
     frame_bottom = np.where(bounds.found, bounds.bottom, bottom)
     scale_x = (frame_right - frame_left) / (right - left)
     scale_y = (frame_bottom - frame_top) / (bottom - top)
-    x = frame_left[:, None] + (drawn_x[None, :] - left) * scale_x[:, None]
-    y = frame_top[:, None] + (drawn_y[None, :] - top) * scale_y[:, None]
-    x = np.clip(np.rint(x), 0, geometry.width - 1).astype(np.int64)
-    y = np.clip(np.rint(y), 0, geometry.height - 1).astype(np.int64)
-    return y, x
+    x = (drawn_x[None, :] - left) * scale_x[:, None]
+    x += frame_left[:, None]
+    y = (drawn_y[None, :] - top) * scale_y[:, None]
+    y += frame_top[:, None]
+    # Raw ufuncs with out=: np.clip's Python wrapper costs more than the arithmetic here.
+    for values, limit in ((x, geometry.width - 1), (y, geometry.height - 1)):
+        np.rint(values, out=values)
+        np.maximum(values, 0, out=values)
+        np.minimum(values, limit, out=values)
+    return y.astype(np.int64), x.astype(np.int64)
 
 
 def patch_offsets(radius: float, size: int = 3) -> np.ndarray:
@@ -198,6 +203,11 @@ def patch_offsets(radius: float, size: int = 3) -> np.ndarray:
     return np.stack([dy.ravel(), dx.ravel()], axis=1)
 
 
+def _frame_subset(bounds: FrameBounds, frames: np.ndarray) -> FrameBounds:
+    return FrameBounds(bounds.left[frames], bounds.right[frames], bounds.top[frames], bounds.bottom[frames],
+                       bounds.found[frames])
+
+
 def sample_points(
     video: np.ndarray,
     geometry: BoardGeometry,
@@ -205,23 +215,32 @@ def sample_points(
     points: np.ndarray,
     radius: float = 0.1,
     size: int = 2,
+    frames: np.ndarray | None = None,
 ) -> np.ndarray:
     """Mean RGB of a small patch around each grid point in each frame: float32 ``(T, P, 3)``.
 
     ``points`` is ``(P, 2)`` grid coordinates ``(gy, gx)``; the patch is ``size x size`` samples spread
-    over ``±radius`` cells. Only those pixels are read.
+    over ``±radius`` cells. Only those pixels are read. ``frames``: optional frame indices ``(F,)`` to
+    sample (then the result is ``(F, P, 3)``); ``bounds`` always covers the whole video.
     """
+    if frames is None:
+        frames = np.arange(video.shape[0], dtype=np.int64)
+    else:
+        frames = np.asarray(frames, dtype=np.int64)
+        bounds = _frame_subset(bounds, frames)
     offsets = patch_offsets(radius, size)
     # Patch samples outermost: (S, P) grid points, so the patch mean is a sum of S whole arrays
     # (numpy reduces a short middle axis an order of magnitude slower).
     gy = (offsets[:, None, 0] + points[None, :, 0]).ravel()
     gx = (offsets[:, None, 1] + points[None, :, 1]).ravel()
-    y, x = _frame_pixels(geometry, bounds, gy, gx)  # (T, S*P)
-    frames = np.arange(video.shape[0], dtype=np.int64)[:, None]
-    flat_index = ((frames * geometry.height + y) * geometry.width + x).reshape(len(video), len(offsets), -1)
+    y, x = _frame_pixels(geometry, bounds, gy, gx)  # (F, S*P)
+    y += frames[:, None] * geometry.height
+    y *= geometry.width
+    y += x
+    flat_index = y.reshape(len(frames), len(offsets), -1)
     pixels = np.take(video.reshape(-1, 3), flat_index.transpose(1, 0, 2).ravel(), axis=0)
     totals = pixels.reshape(len(offsets), -1).sum(axis=0, dtype=np.uint32)
-    return (totals.astype(np.float32) * np.float32(1.0 / len(offsets))).reshape(len(video), len(points), 3)
+    return (totals.astype(np.float32) * np.float32(1.0 / len(offsets))).reshape(len(frames), len(points), 3)
 
 
 def reference_points(geometry: BoardGeometry) -> tuple[np.ndarray, np.ndarray]:
@@ -235,18 +254,22 @@ def reference_points(geometry: BoardGeometry) -> tuple[np.ndarray, np.ndarray]:
 
 
 def normalised_colours(video: np.ndarray, geometry: BoardGeometry, bounds: FrameBounds, points: np.ndarray,
-                       radius: float = 0.1, size: int = 2) -> np.ndarray:
+                       radius: float = 0.1, size: int = 2, frames: np.ndarray | None = None) -> np.ndarray:
     """Patch colours at ``points`` mapped so the frame's black is 0 and its white is 1, per channel.
 
-    This undoes brightness changes, colour casts and flicker frame by frame: float32 ``(T, P, 3)``.
+    This undoes brightness changes, colour casts and flicker frame by frame: float32 ``(T, P, 3)``
+    (``(F, P, 3)`` for the optional frame indices ``frames``, as in :func:`sample_points`).
     """
     black, white = reference_points(geometry)
-    references = sample_points(video, geometry, bounds, np.concatenate([black, white]), radius=0.08, size=2)
+    references = sample_points(video, geometry, bounds, np.concatenate([black, white]), radius=0.08, size=2,
+                               frames=frames)
     low = references[:, : len(black)].mean(axis=1)
     high = references[:, len(black):].mean(axis=1)
     span = np.maximum(high - low, 32.0)
-    colours = sample_points(video, geometry, bounds, points, radius=radius, size=size)
-    return (colours - low[:, None, :]) / span[:, None, :]
+    colours = sample_points(video, geometry, bounds, points, radius=radius, size=size, frames=frames)
+    colours -= low[:, None, :]
+    colours /= span[:, None, :]
+    return colours
 
 
 def classify_colours(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

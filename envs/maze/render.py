@@ -1,0 +1,123 @@
+"""Drawing mazes: the first frame and the oracle solution video, at any size and frame count."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs.board import BoardGeometry
+from envs.maze.constants import (
+    AGENT_RADIUS,
+    AGENT_RGB,
+    FLOOR_RGB,
+    GOAL_RGB,
+    HOLD_FRACTION,
+    MARKER_INSET,
+    OUTER_WALL_THICKNESS,
+    SLIDE_MAX_SPEED,
+    START_RGB,
+    WALL_RGB,
+    WALL_THICKNESS,
+)
+from envs.maze.generator import MazePuzzle
+
+_PALETTE = np.array([FLOOR_RGB, WALL_RGB, START_RGB, GOAL_RGB], dtype=np.uint8)
+_FLOOR, _WALL, _START, _GOAL = range(4)
+
+
+def geometry_for(puzzle: MazePuzzle, height: int, width: int) -> BoardGeometry:
+    return BoardGeometry(puzzle.rows, puzzle.cols, int(height), int(width))
+
+
+def _line_index(length: int, lines: int, cell: int, thickness: float, outer: float) -> np.ndarray:
+    """For each pixel along one axis of the grid, the grid line it lies on, or -1. int (length,)."""
+    centre = np.arange(length) + 0.5
+    nearest = np.rint(centre / cell).astype(np.int64)
+    on_line = (np.abs(centre - nearest * cell) < thickness / 2) & (nearest > 0) & (nearest < lines)
+    nearest = np.where(centre < outer, 0, np.where(centre > length - outer, lines, nearest))
+    return np.where(on_line | (centre < outer) | (centre > length - outer), nearest, -1)
+
+
+def render_board(puzzle: MazePuzzle, geometry: BoardGeometry) -> np.ndarray:
+    """uint8 (H, W, 3): floor, walls and the start and goal squares, without the agent."""
+    rows, cols, cell = puzzle.rows, puzzle.cols, geometry.cell
+    thickness, outer = max(2.0, WALL_THICKNESS * cell), max(1.5, OUTER_WALL_THICKNESS * cell)
+    grid_h, grid_w = rows * cell, cols * cell
+    row_of_y = np.minimum(np.arange(grid_h) // cell, rows - 1)
+    col_of_x = np.minimum(np.arange(grid_w) // cell, cols - 1)
+    line_y = _line_index(grid_h, rows, cell, thickness, outer)  # horizontal grid line under each pixel row
+    line_x = _line_index(grid_w, cols, cell, thickness, outer)  # vertical grid line under each pixel column
+    closed_vertical = np.ones((rows, cols + 1), dtype=bool)  # wall on vertical line j beside row r
+    closed_vertical[:, 1:-1] = ~puzzle.right
+    closed_horizontal = np.ones((rows + 1, cols), dtype=bool)  # wall on horizontal line i above col c
+    closed_horizontal[1:-1, :] = ~puzzle.down
+    vertical = (line_x >= 0)[None, :] & closed_vertical[row_of_y[:, None], np.maximum(line_x, 0)[None, :]]
+    horizontal = (line_y >= 0)[:, None] & closed_horizontal[np.maximum(line_y, 0)[:, None], col_of_x[None, :]]
+    posts = (line_y >= 0)[:, None] & (line_x >= 0)[None, :]
+    labels = np.full((grid_h, grid_w), _FLOOR, dtype=np.uint8)
+    inset = round(MARKER_INSET * cell)
+    for (r, c), label in ((puzzle.start, _START), (puzzle.goal, _GOAL)):
+        labels[r * cell + inset : (r + 1) * cell - inset, c * cell + inset : (c + 1) * cell - inset] = label
+    labels[vertical | horizontal | posts] = _WALL
+    frame = geometry.blank_frame()
+    y0, x0 = geometry.origin
+    frame[y0 : y0 + grid_h, x0 : x0 + grid_w] = _PALETTE[labels]
+    return frame
+
+
+def _draw_agent(frame: np.ndarray, geometry: BoardGeometry, gy: float, gx: float) -> None:
+    """Paint the agent disc centred at grid point (gy, gx) into ``frame`` (H, W, 3) in place."""
+    py, px = geometry.to_pixels(gy, gx)
+    radius = AGENT_RADIUS * geometry.cell
+    top, left = int(np.floor(py - radius)), int(np.floor(px - radius))
+    bottom, right = int(np.ceil(py + radius)) + 1, int(np.ceil(px + radius)) + 1
+    yy = np.arange(top, bottom)[:, None] + 0.5 - py
+    xx = np.arange(left, right)[None, :] + 0.5 - px
+    frame[top:bottom, left:right][yy**2 + xx**2 <= radius**2] = AGENT_RGB
+
+
+def agent_schedule(path_length: int, num_frames: int) -> np.ndarray:
+    """Distance travelled along the oracle path at each frame, in moves: float (num_frames,).
+
+    The agent moves at constant speed over the first 90% of the transitions and rests on the goal
+    for the rest. Slow motion (<= SLIDE_MAX_SPEED cells per frame) slides smoothly between cells;
+    faster motion snaps to whole cells, so every frame shows the agent on a cell.
+    """
+    hold = int(HOLD_FRACTION * (num_frames - 1))
+    moving = max(1, num_frames - 1 - hold)
+    speed = path_length / moving
+    travelled = np.minimum(path_length, speed * np.arange(num_frames))
+    return np.floor(travelled + 0.5) if speed > SLIDE_MAX_SPEED else travelled
+
+
+def _check_size(height: int, width: int, num_frames: int = 2) -> None:
+    for name, value in (("height", height), ("width", width), ("num_frames", num_frames)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if num_frames < 2:
+        raise ValueError(f"num_frames must be at least 2, got {num_frames}")
+
+
+def render_first_frame(puzzle: MazePuzzle, height: int = 480, width: int = 832) -> np.ndarray:
+    """uint8 (height, width, 3): the maze with the agent on the start."""
+    _check_size(height, width)
+    geometry = geometry_for(puzzle, height, width)
+    frame = render_board(puzzle, geometry)
+    _draw_agent(frame, geometry, puzzle.start[0] + 0.5, puzzle.start[1] + 0.5)
+    return frame
+
+
+def render_solution(puzzle: MazePuzzle, height: int = 480, width: int = 832, num_frames: int = 81) -> np.ndarray:
+    """uint8 (num_frames, height, width, 3): the agent walking the oracle path, then resting on the goal."""
+    _check_size(height, width, num_frames)
+    geometry = geometry_for(puzzle, height, width)
+    board = render_board(puzzle, geometry)
+    path = np.asarray(puzzle.solution, dtype=np.float64) + 0.5  # (L+1, 2) cell centres
+    travelled = agent_schedule(puzzle.path_length, num_frames)
+    index = np.minimum(np.floor(travelled).astype(np.int64), puzzle.path_length - 1)
+    fraction = (travelled - index)[:, None]
+    centres = path[index] * (1.0 - fraction) + path[index + 1] * fraction  # (T, 2)
+    video = np.empty((num_frames, *board.shape), dtype=np.uint8)
+    for t, (gy, gx) in enumerate(centres):
+        video[t] = board
+        _draw_agent(video[t], geometry, gy, gx)
+    return video

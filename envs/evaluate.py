@@ -212,7 +212,7 @@ def _expected_size(row: Mapping[str, Any], height: int | None, width: int | None
 
 def _prepare_row(index: int, row: Mapping[str, Any], ctx: dict[str, Any]) -> tuple[RowResult, dict | None]:
     """Check one row and find its video; returns the result so far and the scoring job (None on error)."""
-    task = str(row.get("task_type") or "").strip()
+    task = str(row.get("task_type") or row.get("task") or "").strip()
     result = RowResult(row=index, task=task)
     try:
         if None in row:

@@ -131,7 +131,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """Render first frames and oracle mp4s, score them and a reversed copy, print a table."""
     if args.seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
-    header = f"{'task':<9}{'seed':>5}  {'video':<9}{'success':>8}{'reward':>8}{'F1':>7}{'sec':>6}  reason"
+    header = f"{'task':<9}{'seed':>5}  {'video':<9}{'success':>8}{'reward':>8}{'F1':>7}{'score s':>8}  reason"
     lines, records = [header, "-" * 72], []
     for task_name in args.tasks:
         task = get_task(task_name)
@@ -152,7 +152,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 f1 = cell_prf(verdict.predicted_cells, verdict.oracle_cells)[2]
                 lines.append(
                     f"{task_name:<9}{seed:>5}  {variant:<9}{verdict.success!s:>8}{verdict.reward:>8.3f}"
-                    f"{f1:>7.2f}{seconds:>6.2f}  {verdict.reason or '-'}"
+                    f"{f1:>7.2f}{seconds:>8.2f}  {verdict.reason or '-'}"
                 )
                 records.append({
                     "task": task_name, "seed": seed, "video": str(path), "success": verdict.success,

@@ -64,8 +64,8 @@ def stock_pipeline(root):
 
 def test_loads_from_the_run_config_policy_section(root):
     section = PolicyConfig(type="wan", pretrained=str(root), height=H, width=W, num_frames=T,
-                           options={"dtype": "float32", "max_sequence_length": SEQ, "device": "cpu"})
-    policy = build_wan_policy(section)
+                           options={"dtype": "float32", "max_sequence_length": SEQ})
+    policy = build_wan_policy(section, device="cpu")
     assert isinstance(policy, FlowPolicy)
     assert policy.shift == 5.0  # read from the folder's UniPC scheduler (flow_shift)
     assert policy.latent_shape == (48, 3, H // 16, W // 16)

@@ -30,7 +30,14 @@ from peft import LoraConfig, get_peft_model_state_dict, set_peft_model_state_dic
 from safetensors.torch import load_file
 
 from diffrl.policies.wan_convert import check_keys
-from diffrl.policies.wan_loading import load_components, policy_kwargs_from_config
+from diffrl.policies.wan_loading import (
+    LORA_FILE,
+    POLICY_FILE,
+    load_components,
+    load_folder_state_dict,
+    merge_saved_policy,
+    policy_kwargs_from_config,
+)
 from envs.video import resize_video
 
 # Wan2.2's own default negative prompt (``sample_neg_prompt`` of the official configs)
@@ -41,8 +48,6 @@ WAN_NEGATIVE_PROMPT = (
 )
 # attention q/k/v/o (self- and cross-attention) and the two FFN projections of every block
 LORA_TARGET_MODULES = ("to_q", "to_k", "to_v", "to_out.0", "ffn.net.0.proj", "ffn.net.2")
-POLICY_FILE = "wan_policy.json"
-LORA_FILE = "pytorch_lora_weights.safetensors"
 
 
 def clean_prompt(text: str) -> str:
@@ -154,7 +159,7 @@ class WanPolicy:
 
         ``checkpoint``: a single ``.safetensors`` transformer (original Wan / DiffSynth or diffusers keys)
         that replaces the folder's transformer weights, or a folder written by ``save_pretrained`` (full
-        weights or LoRA weights, loaded on top of the folder's model).
+        weights or LoRA weights, merged into the folder's model), or a training checkpoint holding one.
         """
         saved_policy = checkpoint is not None and Path(checkpoint).is_dir()
         parts = load_components(
@@ -164,7 +169,9 @@ class WanPolicy:
         kwargs.setdefault("shift", parts.shift)
         kwargs.setdefault("num_train_timesteps", parts.num_train_timesteps)
         if saved_policy:  # merged into the base weights first, so the reference is the model we start from
-            merge_saved_policy(parts.transformer, Path(checkpoint))
+            from diffrl.checkpoint import resolve_policy_folder
+
+            merge_saved_policy(parts.transformer, resolve_policy_folder(checkpoint))
         return cls(parts.transformer, parts.vae, parts.text_encoder, parts.tokenizer, **kwargs)
 
     @property
@@ -381,7 +388,7 @@ class WanPolicy:
         if saved.get("finetune") != self.finetune:
             raise ValueError(f"{directory} holds {saved.get('finetune')!r} weights but this policy is {self.finetune!r}")
         if self.finetune == "full":
-            state_dict = _load_folder_state_dict(directory / "transformer")
+            state_dict = load_folder_state_dict(directory / "transformer")
             check_keys(self._transformer, state_dict, str(directory / "transformer"))
             self._transformer.load_state_dict(state_dict, strict=True)
             return
@@ -392,37 +399,6 @@ class WanPolicy:
         result = set_peft_model_state_dict(self._transformer, state_dict, adapter_name="default")
         if result.unexpected_keys:
             raise ValueError(f"{lora_path} has LoRA weights this policy lacks: {result.unexpected_keys[:5]}")
-
-
-def merge_saved_policy(transformer: torch.nn.Module, directory: Path) -> None:
-    """Put a ``save_pretrained`` folder's weights into a plain transformer (LoRA weights are fused)."""
-    settings_path = directory / POLICY_FILE
-    if not settings_path.is_file():
-        raise FileNotFoundError(f"{settings_path} not found (expected a folder written by WanPolicy.save_pretrained)")
-    if json.loads(settings_path.read_text()).get("finetune") == "lora":
-        transformer.load_lora_adapter(str(directory), weight_name=LORA_FILE, prefix="transformer", adapter_name="saved")
-        transformer.fuse_lora(adapter_names=["saved"])
-        transformer.unload_lora()
-        return
-    state_dict = _load_folder_state_dict(directory / "transformer")
-    check_keys(transformer, state_dict, str(directory / "transformer"))
-    transformer.load_state_dict(state_dict, strict=True)
-
-
-def _load_folder_state_dict(folder: Path) -> dict[str, torch.Tensor]:
-    """All tensors of a diffusers model folder (single or sharded safetensors)."""
-    index = folder / "diffusion_pytorch_model.safetensors.index.json"
-    files = (
-        sorted({folder / name for name in json.loads(index.read_text())["weight_map"].values()})
-        if index.is_file()
-        else [folder / "diffusion_pytorch_model.safetensors"]
-    )
-    state_dict: dict[str, torch.Tensor] = {}
-    for file in files:
-        if not file.is_file():
-            raise FileNotFoundError(f"{file} not found (expected diffusers transformer weights in safetensors)")
-        state_dict.update(load_file(str(file)))
-    return state_dict
 
 
 def build_wan_policy(policy: Mapping[str, Any] | Any, device: str | torch.device | None = None) -> WanPolicy:

@@ -11,10 +11,13 @@ from typing import Any
 import torch
 from accelerate import init_empty_weights
 from diffusers import AutoencoderKLWan, WanTransformer3DModel
+from safetensors.torch import load_file
 from transformers import AutoTokenizer, UMT5EncoderModel
 
-from diffrl.policies.wan_convert import load_transformer_weights
+from diffrl.policies.wan_convert import check_keys, load_transformer_weights
 
+POLICY_FILE = "wan_policy.json"  # what WanPolicy.save_pretrained writes beside the weights
+LORA_FILE = "pytorch_lora_weights.safetensors"
 DEFAULT_SHIFT = 5.0  # Wan2.2-TI2V-5B's sample_shift / the diffusers folder's flow_shift
 FOLDER_HINT = (
     "a diffusers-format Wan2.2-TI2V-5B folder (MODEL_ROOT, e.g. a local copy of Wan-AI/Wan2.2-TI2V-5B-Diffusers) "
@@ -23,7 +26,7 @@ FOLDER_HINT = (
 DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float32": torch.float32, "fp32": torch.float32,
           "float16": torch.float16, "fp16": torch.float16}
 OPTION_KEYS = {"dtype", "text_encoder_dtype", "vae_dtype", "reference", "max_sequence_length", "text_encoder_offload",
-               "prompt_cache_size", "device", "load_text_encoder"}
+               "prompt_cache_size", "load_text_encoder"}
 SECTION_KEYS = {"type", "pretrained", "checkpoint", "finetune", "lora_rank", "lora_alpha", "gradient_checkpointing",
                 "height", "width", "num_frames", "negative_prompt", "options"}
 
@@ -134,3 +137,34 @@ def policy_kwargs_from_config(policy: Mapping[str, Any] | Any, device: Any = Non
     if device is not None:
         kwargs["device"] = device
     return kwargs
+
+
+def merge_saved_policy(transformer: torch.nn.Module, directory: Path) -> None:
+    """Put a ``save_pretrained`` folder's weights into a plain transformer (LoRA weights are fused)."""
+    settings_path = directory / POLICY_FILE
+    if not settings_path.is_file():
+        raise FileNotFoundError(f"{settings_path} not found (expected a folder written by WanPolicy.save_pretrained)")
+    if json.loads(settings_path.read_text()).get("finetune") == "lora":
+        transformer.load_lora_adapter(str(directory), weight_name=LORA_FILE, prefix="transformer", adapter_name="saved")
+        transformer.fuse_lora(adapter_names=["saved"])
+        transformer.unload_lora()
+        return
+    state_dict = load_folder_state_dict(directory / "transformer")
+    check_keys(transformer, state_dict, str(directory / "transformer"))
+    transformer.load_state_dict(state_dict, strict=True)
+
+
+def load_folder_state_dict(folder: Path) -> dict[str, torch.Tensor]:
+    """All tensors of a diffusers model folder (single or sharded safetensors)."""
+    index = folder / "diffusion_pytorch_model.safetensors.index.json"
+    files = (
+        sorted({folder / name for name in json.loads(index.read_text())["weight_map"].values()})
+        if index.is_file()
+        else [folder / "diffusion_pytorch_model.safetensors"]
+    )
+    state_dict: dict[str, torch.Tensor] = {}
+    for file in files:
+        if not file.is_file():
+            raise FileNotFoundError(f"{file} not found (expected diffusers transformer weights in safetensors)")
+        state_dict.update(load_file(str(file)))
+    return state_dict

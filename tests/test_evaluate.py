@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ from envs.evaluate import (
     write_report,
 )
 from envs.export import METADATA_COLUMNS, export_dataset, read_metadata, write_csv_atomic
+from envs.generate import generate_videos
 from envs.video import read_video, write_video
 
 SIZE = {"height": 240, "width": 416, "num_frames": 17}
@@ -238,3 +240,35 @@ def test_demo_scores_oracles_as_successes_and_reversed_videos_as_failures(tmp_pa
         assert record["success"] == record["video"].endswith("_oracle.mp4"), record
         assert Path(record["video"]).is_file()
     assert "reversed" in capsys.readouterr().out
+
+
+def test_generated_answers_are_named_for_matching_and_generation_resumes(dataset, tmp_path):
+    rows = read_metadata(dataset / "metadata_all.csv")
+    maze = envs.get_task("maze")
+    puzzles = iter([maze.puzzle_from_dict(json.loads(row["puzzle"])) for row in rows])
+    calls = []
+
+    def oracle_model(first_frames, prompts):  # knows the answers, in row order
+        calls.append(len(prompts))
+        assert first_frames.shape[1:] == (240, 416, 3) and len(prompts) == len(first_frames)
+        return np.stack([maze.render_solution(next(puzzles), 240, 416, 17) for _ in prompts]) / 255.0
+
+    paths = generate_videos(dataset / "metadata_all.csv", tmp_path, oracle_model, height=240, width=416,
+                            batch_size=2, progress=False)  # fmt: skip
+    assert calls == [2, 1] and all(path.is_file() for path in paths)
+    assert generate_videos(dataset / "metadata_all.csv", tmp_path, oracle_model, height=240, width=416,
+                           progress=False) == paths  # fmt: skip
+    assert calls == [2, 1]  # nothing left to generate
+    assert evaluate_videos(dataset / "metadata_all.csv", tmp_path, progress=False).overall.success_rate == 1.0
+
+
+def test_a_model_that_only_holds_the_first_frame_scores_zero(dataset, tmp_path):
+    def frozen_model(first_frames, prompts):
+        return np.repeat(first_frames[:, None], 17, axis=1)
+
+    generate_videos(
+        dataset / "metadata_all.csv", tmp_path, frozen_model, height=240, width=416, progress=False
+    )
+    report = evaluate_videos(dataset / "metadata_all.csv", tmp_path, progress=False)
+    assert report.overall.errors == 0 and report.overall.success_rate == 0.0
+    assert all(row.reason for row in report.rows)

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 import envs
@@ -76,6 +78,10 @@ def test_metadata_rows_reference_existing_files_by_relative_path(dataset):
         assert (row["sokoban_metadata"] == row["puzzle"]) == (row["task_type"] == "sokoban")
     first = rows[0]
     assert read_video(dataset / "train" / first["video"]).shape == (17, 240, 416, 3)
+    task = envs.get_task(first["task_type"])
+    rendered = task.render_first_frame(task.puzzle_from_dict(json.loads(first["puzzle"])), 240, 416)
+    png = cv2.cvtColor(cv2.imread(str(dataset / "train" / first["first_frame"])), cv2.COLOR_BGR2RGB)
+    assert np.array_equal(png, rendered)
 
 
 def test_per_task_csv_holds_only_that_task(dataset):

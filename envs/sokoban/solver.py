@@ -1,0 +1,198 @@
+"""A push-optimal Sokoban solver: A* over (normalised player region, box set) on Python-int bitboards.
+
+Bit ``i`` of a mask is flat cell ``i = row * cols + col``. The outer ring of the room is walls, so
+shifting a mask by one column or one row never wraps onto a floor cell. A search node is a box mask
+plus the lowest cell of the region the player can reach (positions within a region are equivalent);
+edges are single pushes. The heuristic (minimum-cost matching of boxes to targets by push distance,
+ignoring other boxes) is admissible and consistent, so the first solved node popped has the fewest
+pushes. Dead squares (cells from which no target is reachable by pushes) and simple freeze deadlocks
+(a box off target that can move along neither axis) are pruned. Walks between pushes are shortest.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+INFINITY = 1 << 30
+
+
+def _shift(mask: int, offset: int) -> int:
+    """Move every bit of ``mask`` by ``offset`` cells (positive: towards higher indices)."""
+    return mask << offset if offset > 0 else mask >> -offset
+
+
+def _bits(mask: int) -> list[int]:
+    """Cell indices of the set bits of ``mask``."""
+    cells = []
+    while mask:
+        low = mask & -mask
+        cells.append(low.bit_length() - 1)
+        mask ^= low
+    return cells
+
+
+class Solver:
+    """Precomputed tables for one room layout; :meth:`solve` runs a bounded A* for a start state.
+
+    walls, targets: bool ``(rows, cols)``; the outer ring must be walls.
+    """
+
+    def __init__(self, walls: np.ndarray, targets: np.ndarray) -> None:
+        self.rows, self.cols = walls.shape
+        self.size = self.rows * self.cols
+        wall_cells = np.flatnonzero(walls).tolist()
+        self.is_wall = walls.ravel().tolist()
+        self.floor = sum(1 << c for c in range(self.size)) ^ sum(1 << c for c in wall_cells)
+        self.targets = np.flatnonzero(targets).tolist()
+        self.target_mask = sum(1 << t for t in self.targets)
+        self.directions = ((-self.cols, "u"), (self.cols, "d"), (-1, "l"), (1, "r"))
+        # push distance from every cell to each target, ignoring other boxes: (size, num_targets)
+        per_target = [self._push_distances(t) for t in self.targets]
+        self.distance = [tuple(d[c] for d in per_target) for c in range(self.size)]
+        self.live = sum(1 << c for c in range(self.size) if min(self.distance[c], default=INFINITY) < INFINITY)
+        self.is_dead = [not (self.live >> c) & 1 for c in range(self.size)]
+        self._h_cache: dict[int, int] = {}
+
+    def _push_distances(self, target: int) -> list[int]:
+        """Pushes needed to bring a lone box from each cell to ``target`` (reverse BFS over pulls)."""
+        distance = [INFINITY] * self.size
+        distance[target] = 0
+        frontier = [target]
+        while frontier:
+            following = []
+            for box in frontier:
+                for offset, _ in self.directions:
+                    before, player = box - offset, box - 2 * offset
+                    if (0 <= player < self.size and not self.is_wall[before] and not self.is_wall[player]
+                            and distance[before] == INFINITY):
+                        distance[before] = distance[box] + 1
+                        following.append(before)
+            frontier = following
+        return distance
+
+    def flood(self, seed: int, free: int) -> int:
+        """Mask of the cells reachable from the ``seed`` mask through ``free`` cells."""
+        width = self.cols
+        reach = seed
+        while True:
+            grown = (reach | reach << 1 | reach >> 1 | reach << width | reach >> width) & free
+            if grown == reach:
+                return reach
+            reach = grown
+
+    def heuristic(self, boxes: int) -> int:
+        """Lower bound on the pushes left: min-cost box-to-target matching (sum of minima if > 4 boxes)."""
+        cached = self._h_cache.get(boxes)
+        if cached is not None:
+            return cached
+        rows = [self.distance[b] for b in _bits(boxes)]
+        if len(rows) <= 4:
+            value = min(sum(row[i] for row, i in zip(rows, order)) for order in itertools.permutations(range(len(rows))))
+        else:
+            value = sum(min(row) for row in rows)
+        value = min(value, INFINITY)
+        self._h_cache[boxes] = value
+        return value
+
+    def _blocked(self, cell: int, axis: int, boxes: int, walled: int) -> bool:
+        """Whether the box on ``cell`` cannot move along ``axis`` (1: horizontal, cols: vertical)."""
+        before, after = cell - axis, cell + axis
+        if self.is_wall[before] or self.is_wall[after] or (walled >> before) & 1 or (walled >> after) & 1:
+            return True
+        if self.is_dead[before] and self.is_dead[after]:
+            return True
+        walled |= 1 << cell
+        other = self.cols if axis == 1 else 1
+        for side in (before, after):
+            if (boxes >> side) & 1 and self._blocked(side, other, boxes, walled):
+                return True
+        return False
+
+    def frozen(self, cell: int, boxes: int) -> bool:
+        """A freeze deadlock: the box on ``cell`` is off target and blocked along both axes."""
+        if (self.target_mask >> cell) & 1:
+            return False
+        return self._blocked(cell, 1, boxes, 0) and self._blocked(cell, self.cols, boxes, 0)
+
+    def solve(self, player: int, boxes: Sequence[int], max_nodes: int) -> str | None:
+        """Solution moves (``udlr``, uppercase = push) from a start state, or ``None`` if none was
+        found within ``max_nodes`` expanded nodes (unsolvable or too hard for the budget)."""
+        if len(boxes) != len(self.targets):
+            raise ValueError(f"{len(boxes)} boxes but {len(self.targets)} targets")
+        box_mask = sum(1 << b for b in boxes)
+        if box_mask & ~self.live:
+            return None
+        start_h = self.heuristic(box_mask)
+        if start_h >= INFINITY:
+            return None
+        counter = itertools.count()
+        # heap entries: (f, -g, tie, boxes, player, parent node, pushed box, offset)
+        heap = [(start_h, 0, next(counter), box_mask, player, -1, 0, 0)]
+        closed: set[tuple[int, int]] = set()
+        nodes: list[tuple[int, int, int]] = []  # (parent node, pushed box cell, offset)
+        while heap and len(nodes) < max_nodes:
+            _, negative_g, _, box_mask, position, parent, pushed, offset = heapq.heappop(heap)
+            free = self.floor & ~box_mask
+            reach = self.flood(1 << position, free)
+            key = (box_mask, reach & -reach)
+            if key in closed:
+                continue
+            closed.add(key)
+            nodes.append((parent, pushed, offset))
+            node = len(nodes) - 1
+            if box_mask == self.target_mask:
+                return self._moves(player, boxes, node, nodes)
+            g = 1 - negative_g
+            open_cells = free & self.live
+            for step, _ in self.directions:
+                pushable = box_mask & _shift(reach, step) & _shift(open_cells, -step)
+                for box in _bits(pushable):
+                    moved = box + step
+                    next_boxes = box_mask ^ (1 << box) ^ (1 << moved)
+                    if self.frozen(moved, next_boxes):
+                        continue
+                    h = self.heuristic(next_boxes)
+                    if h < INFINITY:
+                        heapq.heappush(heap, (g + h, -g, next(counter), next_boxes, box, node, box, step))
+        return None
+
+    def _moves(self, player: int, boxes: Sequence[int], node: int, nodes: list[tuple[int, int, int]]) -> str:
+        """Turn the push sequence ending at ``node`` into a move string with shortest walks."""
+        pushes = []
+        while nodes[node][0] >= 0:
+            parent, box, offset = nodes[node]
+            pushes.append((box, offset))
+            node = parent
+        letters = {offset: letter for offset, letter in self.directions}
+        box_mask = sum(1 << b for b in boxes)
+        moves = []
+        for box, offset in reversed(pushes):
+            moves.append(self.walk(player, box - offset, self.floor & ~box_mask))
+            moves.append(letters[offset].upper())
+            box_mask ^= (1 << box) ^ (1 << (box + offset))
+            player = box
+        return "".join(moves)
+
+    def walk(self, source: int, goal: int, free: int) -> str:
+        """Shortest ``udlr`` walk from ``source`` to ``goal`` through ``free`` cells (BFS layers)."""
+        layers = [1 << source]
+        seen = layers[0]
+        while not (seen >> goal) & 1:
+            frontier = layers[-1]
+            grown = (frontier << 1 | frontier >> 1 | frontier << self.cols | frontier >> self.cols) & free & ~seen
+            if not grown:
+                raise ValueError(f"cell {goal} is not reachable from {source}")
+            layers.append(grown)
+            seen |= grown
+        path, cell = [], goal
+        for layer in reversed(layers[:-1]):
+            for offset, letter in self.directions:
+                if (layer >> (cell - offset)) & 1:
+                    path.append(letter)
+                    cell -= offset
+                    break
+        return "".join(reversed(path))

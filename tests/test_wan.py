@@ -13,11 +13,13 @@ from PIL import Image
 from safetensors.torch import save_file
 from wan_tiny import save_tiny_wan, to_original_wan_keys
 
-from diffrl.config import PolicyConfig
-from diffrl.grpo import ppo_clip_loss
+from diffrl.checkpoint import latest_checkpoint
+from diffrl.config import Config, PolicyConfig, config_from_dict
 from diffrl.policies.wan import LORA_TARGET_MODULES, WanPolicy, build_wan_policy
 from diffrl.policy import FlowPolicy
-from diffrl.sampling import SamplingPlan, rollout, sample_generators, step_log_prob
+from diffrl.rewards import RewardResult
+from diffrl.sampling import SamplingPlan, rollout, sample_generators
+from diffrl.trainer import GRPOTrainer
 
 H, W, T = 64, 64, 9
 SEQ = 16
@@ -130,6 +132,9 @@ def test_first_frame_is_given_not_generated(root):
     scrambled = x.clone()
     scrambled[:, :, 0] = torch.randn_like(scrambled[:, :, 0])
     assert torch.allclose(policy.velocity(scrambled, sigma, conditions, 3.0), v, atol=1e-6)
+    # bf16 weights, float32 out (the trainer's SDE math is float32), same field up to bf16 rounding
+    v_bf16 = make_policy(root, dtype=torch.bfloat16).velocity(x, sigma, conditions, 3.0)
+    assert v_bf16.dtype == torch.float32 and (v_bf16 - v).abs().max() < 0.05 * v.abs().max()
     # ... and that latent matters
     other = dict(conditions, image_latents=policy.encode_conditions(first_frames(1, seed=5), PROMPTS[:1])[
         "image_latents"])
@@ -208,42 +213,26 @@ def test_full_finetune_reference_is_a_frozen_copy(root):
         pass
 
 
-def grpo_steps(policy: WanPolicy, steps: int = 2, group_size: int = 2) -> list[float]:
-    """A few GRPO updates built from the library's pieces (rollout, advantages, PPO-clip, KL to reference).
+class BrightnessReward:
+    """A verifiable stand-in reward the tiny random model can move: mean brightness of each video."""
 
-    The reward is a verifiable stand-in that the tiny model can move: mean brightness of the decoded video.
-    Returns the ratio of the first re-scored step of each update (1 up to float error before any update).
-    """
-    from diffrl.grpo import group_advantages, kl_on_means
+    def __call__(self, videos: np.ndarray, items) -> RewardResult:
+        rewards = videos.mean(axis=(1, 2, 3, 4)) / 255.0
+        return RewardResult(rewards, rewards > 0.5, [item.task for item in items])
 
-    optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=1e-3)
-    plan = SamplingPlan.create(4, policy.shift, sde_cutoff_ratio=0.5, loss_steps=2, coefficient=0.7)
-    prompts = [p for p in PROMPTS for _ in range(group_size)]
-    frames = np.repeat(first_frames(len(PROMPTS)), group_size, axis=0)
-    conditions = policy.encode_conditions(frames, prompts)
-    group_ids = torch.arange(len(PROMPTS)).repeat_interleave(group_size)
-    ratios = []
-    for step in range(steps):
-        seeds = [100 * step + i for i in range(len(prompts))]
-        result = rollout(policy, conditions, plan, 2.0, sample_generators(seeds))
-        rewards = torch.from_numpy(policy.decode(result.final).mean(axis=(1, 2, 3, 4)) / 255.0)
-        advantages = group_advantages(rewards, group_ids)
-        for j in range(plan.num_loss_steps):
-            args = (result.latents[:, j], result.next_latents[:, j], plan.sigmas[j], plan.sigmas[j + 1],
-                    conditions, result.guidance, plan.coefficient)
-            log_prob, mean, std = step_log_prob(policy, *args)
-            if j == 0:
-                ratios.append(float(torch.exp(log_prob.detach() - result.log_probs[:, 0]).max()))
-            with policy.reference():
-                _, ref_mean, _ = step_log_prob(policy, *args)
-            noise_std = std * torch.sqrt(plan.sigmas[j] - plan.sigmas[j + 1])
-            kl = kl_on_means(mean, ref_mean, noise_std, ~policy.given_mask(mean).expand_as(mean))
-            loss, _ = ppo_clip_loss(log_prob, result.log_probs[:, j], advantages, clip=0.2)
-            ((loss.mean() + 0.04 * kl.mean()) / plan.num_loss_steps).backward()
-        torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-    return ratios
+
+def grpo_config(root, output_dir, finetune: str) -> Config:
+    return config_from_dict({
+        "run": {"name": f"wan_{finetune}", "output_dir": str(output_dir), "seed": 0, "max_steps": 2,
+                "save_every": 2, "sample_video_every": 1000},
+        "policy": {"type": "wan", "pretrained": str(root), "finetune": finetune, "lora_rank": 4, "lora_alpha": 8,
+                   "gradient_checkpointing": True, "height": H, "width": W, "num_frames": T,
+                   "options": {"dtype": "float32", "max_sequence_length": SEQ}},
+        "data": {"tasks": ["maze"], "difficulty": "easy"},
+        "grpo": {"group_size": 4, "num_inference_steps": 4, "loss_steps": 2, "sde_coefficient": 0.7,
+                 "cfg_range": [1.0, 3.0], "kl_coefficient": 0.04},
+        "optim": {"learning_rate": 1e-3, "micro_batch_size": 2},
+    })
 
 
 def pipeline_velocity(pipe: WanImageToVideoPipeline, policy: WanPolicy, x, sigma, conditions) -> torch.Tensor:
@@ -256,21 +245,28 @@ def pipeline_velocity(pipe: WanImageToVideoPipeline, policy: WanPolicy, x, sigma
 
 
 @pytest.mark.parametrize("finetune", ["full", "lora"])
-def test_grpo_steps_train_and_the_result_loads_in_the_stock_pipeline(root, tmp_path, finetune):
-    policy = make_policy(root, finetune=finetune, lora_rank=4, lora_alpha=8, gradient_checkpointing=True)
+def test_grpo_steps_through_the_trainer_and_the_result_loads_in_the_stock_pipeline(root, tmp_path, finetune):
+    config = grpo_config(root, tmp_path / "runs", finetune)
+    trainer = GRPOTrainer(config, reward_fn=BrightnessReward())
+    policy = trainer.policy
+    assert isinstance(policy, WanPolicy) and policy.finetune == finetune
     before = [p.detach().clone() for p in policy.trainable_parameters()]
-    ratios = grpo_steps(policy)
-    assert abs(ratios[0] - 1.0) < 1e-4  # the stored log-prob is the one the loss re-computes
+    history = trainer.train()
+    assert [row["step"] for row in history] == [1, 2]
+    for row in history:
+        assert row["trained_samples"] > 0 and np.isfinite(row["policy_loss"]) and np.isfinite(row["grad_norm"])
+        assert abs(row["ratio/mean"] - 1.0) < 1e-4  # stored log-probs = the ones the loss recomputes
+    assert history[1]["kl"] > 0  # the policy moved away from its reference after the first update
     after = policy.trainable_parameters()
-    assert all(torch.isfinite(p).all() for p in after)
     assert max((a - b).abs().max().item() for a, b in zip(after, before)) > 1e-5
+    saved = latest_checkpoint(config.run_dir) / "policy"
+    assert (saved / ("transformer" if finetune == "full" else "pytorch_lora_weights.safetensors")).exists()
 
-    policy.save_pretrained(tmp_path / "policy")
     pipe = WanImageToVideoPipeline.from_pretrained(str(root))
     if finetune == "full":
-        pipe.transformer = WanTransformer3DModel.from_pretrained(str(tmp_path / "policy" / "transformer"))
+        pipe.transformer = WanTransformer3DModel.from_pretrained(str(saved / "transformer"))
     else:
-        pipe.load_lora_weights(str(tmp_path / "policy"))
+        pipe.load_lora_weights(str(saved))
     conditions = policy.encode_conditions(first_frames(1), PROMPTS[:1])
     x = policy.initial_latents(conditions, torch.Generator().manual_seed(3))
     sigma = torch.tensor([0.6])
@@ -279,13 +275,13 @@ def test_grpo_steps_train_and_the_result_loads_in_the_stock_pipeline(root, tmp_p
         theirs = pipeline_velocity(pipe, policy, x, sigma, conditions)
         fresh = make_policy(root, finetune=finetune, lora_rank=4, lora_alpha=8)
         untrained = fresh.velocity(x, sigma, conditions, 1.0)
-        fresh.load_pretrained(tmp_path / "policy")
+        fresh.load_pretrained(saved)
         reloaded = fresh.velocity(x, sigma, conditions, 1.0)
     assert (ours - untrained).abs().max() > 1e-4
     torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(reloaded, ours, atol=1e-6, rtol=1e-6)
-    # a saved policy folder as policy.checkpoint: training (and its reference) starts from those weights
-    started = make_policy(root, finetune=finetune, lora_rank=4, lora_alpha=8, checkpoint=tmp_path / "policy")
+    # the run folder as policy.checkpoint: training (and its reference) starts from its latest weights
+    started = make_policy(root, finetune=finetune, lora_rank=4, lora_alpha=8, checkpoint=config.run_dir)
     with torch.no_grad():
         torch.testing.assert_close(started.velocity(x, sigma, conditions, 1.0), ours, atol=1e-5, rtol=1e-5)
         with started.reference():

@@ -333,7 +333,7 @@ class WanPolicy:
 
     @torch.no_grad()
     def encode_videos(self, videos: np.ndarray) -> torch.Tensor:
-        """uint8 videos ``(B, T, H, W, 3)`` (T = 1 mod 4) to normalised clean latents float32 (on the CPU)."""
+        """uint8 videos ``(B, T, H, W, 3)`` (T = 1 mod 4) to normalised clean latents float32 on the device."""
         videos = np.asarray(videos)
         if videos.ndim != 5 or videos.shape[-1] != 3:
             raise ValueError(f"videos must be uint8 (B, T, H, W, 3), got shape {videos.shape}")
@@ -349,7 +349,7 @@ class WanPolicy:
             pixels = pixels.float() / 127.5 - 1.0
             dist = self.vae.encode(pixels.to(self.device, self.vae.dtype)).latent_dist
             latents.append((dist.mode().float().cpu() - self._latents_mean) / self._latents_std)
-        return torch.cat(latents)
+        return torch.cat(latents).to(self.device)
 
     # ------------------------------------------------------------------ training state
     def trainable_parameters(self) -> list[torch.nn.Parameter]:

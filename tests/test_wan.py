@@ -168,6 +168,13 @@ def test_single_file_checkpoint_in_original_wan_layout_loads_the_same_weights(ro
         for key, value in weights.items():
             assert from_file[key].dtype == from_folder[key].dtype, key  # same fp32-kept modules
             assert torch.equal(from_file[key], value.to(from_file[key].dtype)), key
+    # diffusers' own single-file loader (config from the local folder) reads the same weights
+    comfy = tmp_path / "comfy.safetensors"
+    save_file({f"model.diffusion_model.{k}": v for k, v in to_original_wan_keys(weights).items()}, str(comfy))
+    stock = WanTransformer3DModel.from_single_file(str(comfy), config=str(root), subfolder="transformer",
+                                                   local_files_only=True).state_dict()
+    from_comfy = make_policy(root, checkpoint=comfy).module.state_dict()
+    assert all(torch.equal(stock[key], from_comfy[key]) for key in weights)
     del original["pipe.dit.blocks.1.ffn.2.weight"]
     save_file(original, str(path))
     with pytest.raises(ValueError, match=r"1 missing keys.*blocks\.1\.ffn\.net\.2\.weight"):

@@ -397,8 +397,10 @@ class WanPolicy:
             raise FileNotFoundError(f"{lora_path} not found (expected LoRA weights written by save_pretrained)")
         state_dict = {k.removeprefix("transformer."): v for k, v in load_file(str(lora_path)).items()}
         result = set_peft_model_state_dict(self._transformer, state_dict, adapter_name="default")
-        if result.unexpected_keys:
-            raise ValueError(f"{lora_path} has LoRA weights this policy lacks: {result.unexpected_keys[:5]}")
+        missing = [key for key in result.missing_keys if "lora_" in key]
+        if result.unexpected_keys or missing:
+            raise ValueError(f"{lora_path} does not match this policy's LoRA layers (rank/targets): unexpected "
+                             f"{result.unexpected_keys[:3]}, missing {missing[:3]}")
 
 
 def build_wan_policy(policy: Mapping[str, Any] | Any, device: str | torch.device | None = None) -> WanPolicy:

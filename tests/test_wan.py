@@ -55,13 +55,14 @@ def stock_pipeline(root):
     """diffusers' own pipeline on the same folder, Euler flow-matching scheduler, TI2V mode."""
     import diffusers.pipelines.wan.pipeline_wan_i2v as wan_i2v
 
-    if not hasattr(wan_i2v, "ftfy"):  # the pipeline calls ftfy.fix_text unconditionally; ASCII is a no-op
-        wan_i2v.ftfy = types.SimpleNamespace(fix_text=lambda text: text)
     scheduler = FlowMatchEulerDiscreteScheduler(shift=5.0)
     pipe = WanImageToVideoPipeline.from_pretrained(str(root), scheduler=scheduler)
     assert pipe.config.expand_timesteps
     pipe.set_progress_bar_config(disable=True)
-    return pipe
+    with pytest.MonkeyPatch.context() as mp:
+        if not hasattr(wan_i2v, "ftfy"):  # the pipeline calls ftfy.fix_text unconditionally; ASCII is a no-op
+            mp.setattr(wan_i2v, "ftfy", types.SimpleNamespace(fix_text=lambda text: text), raising=False)
+        yield pipe
 
 
 def test_loads_from_the_run_config_policy_section(root):

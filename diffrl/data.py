@@ -107,40 +107,60 @@ class SeedPromptSource(EnvPromptSource):
 
 
 class CsvPromptSource(EnvPromptSource):
-    """Rows of a metadata CSV with (at least) columns ``task`` and ``puzzle`` (the puzzle's JSON dict);
-    a ``prompt`` column, if present, overrides the task's own prompt. Epoch ``e`` visits the rows in a
+    """Rows of a metadata CSV as :mod:`envs.export` writes it: columns ``task_type`` (or ``task``) and
+    ``puzzle`` (the puzzle's JSON dict) at least; ``prompt``, if present, overrides the task's prompt;
+    ``video`` (a path relative to the CSV's folder), if present, is the demonstration SFT regresses on
+    (resized, and its frames resampled evenly to the policy's count). Epoch ``e`` visits the rows in a
     permutation keyed on ``(run_seed, e)``."""
 
     def __init__(self, path: str | Path, run_seed: int = 0, tasks: Sequence[str] | None = None) -> None:
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"metadata CSV not found: {path}")
-        with path.open(newline="") as handle:
+        with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         if not rows:
             raise ValueError(f"metadata CSV {path} has no rows")
-        missing = {"task", "puzzle"} - set(rows[0])
+        self.task_column = "task_type" if "task_type" in rows[0] else "task"
+        missing = {self.task_column, "puzzle"} - set(rows[0])
         if missing:
             raise ValueError(f"metadata CSV {path} lacks column(s) {sorted(missing)} (has {sorted(rows[0])})")
         if tasks is not None:
-            rows = [row for row in rows if row["task"] in tasks]
+            rows = [row for row in rows if row[self.task_column] in tasks]
             if not rows:
                 raise ValueError(f"metadata CSV {path} has no rows of tasks {list(tasks)}")
-        self.rows, self.run_seed = rows, int(run_seed)
+        self.root, self.rows, self.run_seed = path.parent, rows, int(run_seed)
         self._order: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def item(self, index: int) -> PromptItem:
+    def row(self, index: int) -> dict[str, str]:
         epoch, position = divmod(index, len(self.rows))
         if epoch not in self._order:
             self._order = {epoch: np.random.default_rng([self.run_seed, epoch]).permutation(len(self.rows))}
-        row = self.rows[int(self._order[epoch][position])]
-        spec = task_spec(row["task"])
+        return self.rows[int(self._order[epoch][position])]
+
+    def item(self, index: int) -> PromptItem:
+        row = self.row(index)
+        spec = task_spec(row[self.task_column])
         puzzle = spec.puzzle_from_dict(json.loads(row["puzzle"]))
         prompt = row.get("prompt") or spec.prompt(puzzle)
-        return PromptItem(task=row["task"], puzzle=puzzle, prompt=prompt, index=index)
+        return PromptItem(task=row[self.task_column], puzzle=puzzle, prompt=prompt, index=index)
+
+    def solution_videos(self, items: Sequence[PromptItem], height: int, width: int, num_frames: int) -> np.ndarray:
+        from envs.video import read_video, resize_video
+
+        videos = []
+        for item in items:
+            name = self.row(item.index).get("video")
+            if not name:
+                videos.append(super().solution_videos([item], height, width, num_frames)[0])
+                continue
+            video = read_video(self.root / name)
+            frames = np.round(np.linspace(0, len(video) - 1, num_frames)).astype(np.int64)
+            videos.append(resize_video(video[frames], height, width))
+        return np.stack(videos)
 
 
 def build_prompt_source(data: DataConfig, run_seed: int) -> PromptSource:

@@ -1,0 +1,212 @@
+"""The SFT stage: flow-matching regression on demonstration videos, in the GRPO checkpoint format.
+
+Per sample: a clean video ``x_0`` (the oracle solution, or a dataset video), noise ``eps``, a noise level
+``sigma`` drawn half uniformly, half logit-normally (FINDINGS.md: this mix trained the tiny prototypes),
+``x_sigma = (1 - sigma) x_0 + sigma eps`` with the given first frame left clean, and the loss
+``|v_theta(x_sigma) - (eps - x_0)|^2`` over generated elements only. ``sft.loss_weighting: x0`` multiplies
+it by ``sigma^2``, which is the clean-video error ``|x0_theta - x_0|^2`` (what the tiny prototypes
+trained on). The prompt is replaced by "" with probability ``sft.condition_dropout`` (for CFG).
+
+``sft.num_demos``: a fixed set of that many demonstrations (items 0..n-1 of the data source), sampled
+with replacement each step; ``null`` draws fresh puzzles every step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import gather_object
+from tqdm.auto import tqdm
+
+from diffrl.checkpoint import (
+    EMA,
+    checkpoint_name,
+    latest_checkpoint,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+)
+from diffrl.config import Config, save_config
+from diffrl.data import PromptSource, build_prompt_source
+from diffrl.policies import build_policy
+from diffrl.policy import FlowPolicy
+from diffrl.sde import masked_mean
+from diffrl.tracking import Tracker, summary_table
+from diffrl.trainer import make_optimizer
+
+SFT_SUMMARY_KEYS = ("loss", "grad_norm", "lr", "time/step")
+
+
+def sample_sigmas(batch: int, generator: torch.Generator) -> torch.Tensor:
+    """(batch,) noise levels in (0, 1): the first half uniform, the second logit-normal(0, 1)."""
+    uniform = torch.rand(batch, generator=generator)
+    logit_normal = torch.sigmoid(torch.randn(batch, generator=generator))
+    sigmas = torch.where(torch.arange(batch) < (batch + 1) // 2, uniform, logit_normal)
+    return sigmas.clamp(1e-3, 1.0 - 1e-3)
+
+
+def flow_matching_loss(
+    policy: FlowPolicy,
+    clean: torch.Tensor,
+    conditions: dict[str, torch.Tensor],
+    sigmas: torch.Tensor,
+    noise: torch.Tensor,
+    weighting: str = "velocity",
+) -> torch.Tensor:
+    """Per-sample flow-matching loss (B,) on the generated (not given) elements."""
+    view = sigmas.reshape(-1, *([1] * (clean.ndim - 1))).to(clean.device)
+    given = policy.given_mask(clean).expand_as(clean)
+    noisy = torch.where(given, clean, (1 - view) * clean + view * noise)
+    target = noise - clean
+    predicted = policy.velocity(noisy, sigmas.to(clean.device), conditions, 1.0)
+    error = (predicted.float() - target.float()) ** 2
+    if weighting == "x0":
+        error = error * view**2
+    return masked_mean(error, ~given)
+
+
+class SFTTrainer:
+    """Supervised flow-matching fine-tuning; ``train()`` runs ``sft.max_steps`` steps."""
+
+    def __init__(
+        self,
+        config: Config,
+        prompt_source: PromptSource | None = None,
+        policy: FlowPolicy | None = None,
+        resume: str | Path | None = None,
+        accelerator: Accelerator | None = None,
+    ) -> None:
+        self.config = config
+        self.accelerator = acc = accelerator or Accelerator(mixed_precision=config.run.mixed_precision)
+        if config.sft.batch_size % acc.num_processes:
+            raise ValueError(
+                f"sft.batch_size {config.sft.batch_size} must be divisible by the {acc.num_processes} processes"
+            )
+        torch.manual_seed(config.run.seed)
+        self.policy = policy or build_policy(config.policy, acc.device)
+        self.source = prompt_source or build_prompt_source(config.data, config.run.seed)
+        self.optimizer, self.scheduler = make_optimizer(self.policy, config)
+        self.policy.module, self.optimizer = acc.prepare(self.policy.module, self.optimizer)
+        self.parameters = self.policy.trainable_parameters()
+        self.ema = EMA(self.parameters, config.optim.ema_decay) if config.optim.ema_decay else None
+        self.step, self.cursor = 0, 0
+        self._demos: dict[int, tuple[Any, np.ndarray]] = {}
+        checkpoint = latest_checkpoint(resume) if resume is not None else None
+        if resume is not None and checkpoint is None:
+            raise ValueError(f"no checkpoint to resume from in {resume}")
+        if checkpoint is not None:
+            state = load_checkpoint(
+                checkpoint, self.policy, self.optimizer, self.scheduler, self.ema, acc.process_index, acc.device
+            )
+            self.step, self.cursor = int(state["step"]), int(state["cursor"])
+        self.tracker = Tracker(config.run_dir, acc.is_main_process, self.step if checkpoint is not None else None)
+        if acc.is_main_process:
+            save_config(config, config.run_dir / "config.yaml")
+
+    def _batch_indices(self) -> list[int]:
+        """This process's item indices for the current step."""
+        sft, acc = self.config.sft, self.accelerator
+        per_rank = sft.batch_size // acc.num_processes
+        if sft.num_demos is not None:
+            rng = np.random.default_rng([self.config.run.seed, self.step, 4])
+            chosen = rng.integers(0, sft.num_demos, size=sft.batch_size)
+        else:
+            chosen = np.arange(self.cursor, self.cursor + sft.batch_size)
+        return [int(i) for i in chosen[acc.process_index * per_rank:(acc.process_index + 1) * per_rank]]
+
+    def _demonstrations(self, indices: list[int]) -> tuple[list[Any], np.ndarray]:
+        policy = self.policy
+        missing = [i for i in dict.fromkeys(indices) if i not in self._demos]
+        if missing:
+            items = [self.source.item(i) for i in missing]
+            videos = self.source.solution_videos(items, policy.height, policy.width, policy.num_frames)
+            fresh = dict(zip(missing, zip(items, videos)))
+            if self.config.sft.num_demos is None:
+                self._demos = {}
+            self._demos.update(fresh)
+        return [self._demos[i][0] for i in indices], np.stack([self._demos[i][1] for i in indices])
+
+    def train_step(self) -> dict[str, float]:
+        sft, acc, policy = self.config.sft, self.accelerator, self.policy
+        start = time.perf_counter()
+        items, videos = self._demonstrations(self._batch_indices())
+        generator = torch.Generator().manual_seed(
+            int(np.random.SeedSequence([self.config.run.seed, self.step, 5, acc.process_index]).generate_state(1)[0])
+        )
+        drop = torch.rand(len(items), generator=generator) < sft.condition_dropout
+        prompts = ["" if dropped else item.prompt for item, dropped in zip(items, drop.tolist())]
+        clean = policy.encode_videos(videos)
+        conditions = policy.encode_conditions(videos[:, 0], prompts)
+        sigmas = sample_sigmas(len(items), generator)
+        noise = torch.randn(clean.shape, generator=generator).to(clean.device)
+        policy.module.train()
+        mb, losses = self.config.optim.micro_batch_size, []
+        chunks = [slice(i, i + mb) for i in range(0, len(items), mb)]
+        for n, chunk in enumerate(chunks):
+            sync = n == len(chunks) - 1
+            with (nullcontext() if sync else acc.no_sync(policy.module)), acc.autocast():
+                loss = flow_matching_loss(
+                    policy, clean[chunk], {k: v[chunk] for k, v in conditions.items()},
+                    sigmas[chunk], noise[chunk], sft.loss_weighting,
+                )
+                acc.backward(loss.sum() / len(items))
+            losses.append(loss.detach())
+        grad_norm = float(acc.clip_grad_norm_(self.parameters, self.config.optim.max_grad_norm))
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update()
+        loss = acc.reduce(torch.cat(losses).mean().to(acc.device), reduction="mean")
+        self.step += 1
+        self.cursor += sft.batch_size
+        return {
+            "loss": float(loss),
+            "grad_norm": grad_norm,
+            "lr": float(self.scheduler.get_last_lr()[0]),
+            "time/step": time.perf_counter() - start,
+        }
+
+    def save(self) -> Path:
+        states = gather_object([rng_state()])
+        target = self.config.run_dir / checkpoint_name(self.step)
+        if self.accelerator.is_main_process:
+            save_checkpoint(target, self.policy, self.optimizer, self.scheduler,
+                            {"step": self.step, "cursor": self.cursor, "stage": "sft",
+                             "config": self.config.to_dict()}, states, self.ema)
+        self.accelerator.wait_for_everyone()
+        return target
+
+    def train(self, until_step: int | None = None) -> list[dict[str, Any]]:
+        run, total = self.config.run, self.config.sft.max_steps
+        stop = total if until_step is None else min(total, until_step)
+        bar = tqdm(total=total, initial=self.step, desc="sft", disable=not self.accelerator.is_main_process)
+        while self.step < stop:
+            metrics = self.train_step()
+            if self.step % run.log_every == 0 or self.step == total:
+                self.tracker.log(self.step, metrics)
+            if self.step % run.save_every == 0 or self.step == total:
+                self.save()
+            bar.update(1)
+            bar.set_postfix(loss=f"{metrics['loss']:.4f}")
+        bar.close()
+        if self.step == total and self.accelerator.is_main_process:
+            print(f"\nSFT run {run.name}: {self.step} steps\n" + summary_table(self.tracker.history, SFT_SUMMARY_KEYS))
+        self.tracker.close()
+        return self.tracker.history
+
+
+def loss_trend(history: list[dict[str, Any]], window: int = 10) -> tuple[float, float]:
+    """Mean loss over the first and the last ``window`` logged steps."""
+    losses = [row["loss"] for row in history if math.isfinite(row.get("loss", math.nan))]
+    return float(np.mean(losses[:window])), float(np.mean(losses[-window:]))
+
+
+__all__ = ["SFTTrainer", "flow_matching_loss", "loss_trend", "sample_sigmas"]

@@ -44,7 +44,8 @@ class VideoSokobanEnv(VideoReasoningEnv):
     length, so a jump cut never passes). Components, each in [0, 1]:
 
     - ``start_correct``: the first readable frame shows the start state.
-    - ``moves_valid``: share of transitions that are legal (0 if the player never moves).
+    - ``moves_valid``: share of the transitions that are legal and come before the first illegal one
+      (0 if the player never moves); legal moves after a broken rule earn nothing.
     - ``boxes_on_target``: share of boxes on targets at the end of the legal prefix (the states up to
       the first illegal transition; the final state for a legal video).
     - ``progress``: 1 - pushes still needed (lower bound) / pushes needed at the start, at the end of

@@ -7,6 +7,8 @@ Every object covers its cell centre, which is all the verifier reads.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from envs.board import BoardGeometry
@@ -43,29 +45,41 @@ def _layout(puzzle: Puzzle, geometry: BoardGeometry) -> np.ndarray:
     y0, x0 = geometry.origin
     frame[y0 : y0 + cells.shape[0], x0 : x0 + cells.shape[1]] = cells
     for row, col in zip(*np.nonzero(puzzle.targets)):
-        _square(frame, geometry, row + 0.5, col + 0.5, TARGET_FRACTION, TARGET_RGB)
+        _square(frame, geometry, row, col, TARGET_FRACTION, TARGET_RGB)
     return frame
 
 
-def _square(frame: np.ndarray, geometry: BoardGeometry, gy: float, gx: float, fraction: float, rgb) -> None:
-    """Fill a square of side ``fraction`` cells centred on grid point (gy, gx)."""
-    side = max(2, round(fraction * geometry.cell))
-    py, px = geometry.to_pixels(gy, gx)
-    y0, x0 = round(float(py) - side / 2), round(float(px) - side / 2)
-    frame[max(y0, 0) : y0 + side, max(x0, 0) : x0 + side] = rgb
+def _inset(geometry: BoardGeometry, fraction: float) -> int:
+    """Pixels between a cell's edge and a centred object of side ``fraction`` cells; equal on both sides
+    (the object's side has the cell's parity) so that every object is centred on its cell exactly."""
+    return min(max(0, round(geometry.cell * (1.0 - fraction) / 2)), (geometry.cell - 2) // 2)
 
 
+def _square(frame: np.ndarray, geometry: BoardGeometry, row: float, col: float, fraction: float, rgb) -> None:
+    """Fill a square of side ``fraction`` cells centred in cell (row, col); fractional cells slide it."""
+    inset = _inset(geometry, fraction)
+    side = geometry.cell - 2 * inset
+    y0, x0 = geometry.origin
+    top = y0 + round(row * geometry.cell) + inset
+    left = x0 + round(col * geometry.cell) + inset
+    frame[max(top, 0) : top + side, max(left, 0) : left + side] = rgb
+
+
+@functools.lru_cache(maxsize=16)
 def _disc_mask(diameter: int) -> np.ndarray:
     centre = (diameter - 1) / 2
     yy, xx = np.mgrid[:diameter, :diameter]
     return (yy - centre) ** 2 + (xx - centre) ** 2 <= (diameter / 2) ** 2
 
 
-def _disc(frame: np.ndarray, geometry: BoardGeometry, gy: float, gx: float, fraction: float, rgb) -> None:
-    diameter = max(3, round(fraction * geometry.cell))
-    py, px = geometry.to_pixels(gy, gx)
-    y0, x0 = round(float(py) - diameter / 2), round(float(px) - diameter / 2)
-    frame[y0 : y0 + diameter, x0 : x0 + diameter][_disc_mask(diameter)] = rgb
+def _disc(frame: np.ndarray, geometry: BoardGeometry, row: float, col: float, fraction: float, rgb) -> None:
+    """Fill a disc of diameter ``fraction`` cells centred in cell (row, col)."""
+    inset = _inset(geometry, fraction)
+    diameter = geometry.cell - 2 * inset
+    y0, x0 = geometry.origin
+    top = y0 + round(row * geometry.cell) + inset
+    left = x0 + round(col * geometry.cell) + inset
+    frame[top : top + diameter, left : left + diameter][_disc_mask(diameter)] = rgb
 
 
 def _draw_scene(
@@ -77,9 +91,9 @@ def _draw_scene(
     for row, col in boxes:
         on_target = puzzle.targets[round(row), round(col)]
         fill = np.array(BOX_ON_TARGET_RGB if on_target else BOX_RGB)
-        _square(frame, geometry, row + 0.5, col + 0.5, BOX_FRACTION, (fill * RIM_DARKEN).astype(np.uint8))
-        _square(frame, geometry, row + 0.5, col + 0.5, BOX_FRACTION - rim, fill.astype(np.uint8))
-    _disc(frame, geometry, player[0] + 0.5, player[1] + 0.5, PLAYER_FRACTION, PLAYER_RGB)
+        _square(frame, geometry, row, col, BOX_FRACTION, (fill * RIM_DARKEN).astype(np.uint8))
+        _square(frame, geometry, row, col, BOX_FRACTION - rim, fill.astype(np.uint8))
+    _disc(frame, geometry, player[0], player[1], PLAYER_FRACTION, PLAYER_RGB)
     return frame
 
 

@@ -210,7 +210,9 @@ def judge(
 
     Components, each in [0, 1]:
       start_correct: 1 if the first state is the puzzle's start.
-      moves_valid: share of transitions that are legal (0 if the player never moves).
+      moves_valid: share of the transitions that are legal *and* come before the first illegal one
+        (0 if the player never moves). Counting legal moves after a broken rule would pay a video
+        for cheating once and then playing on; this way it earns no more than stopping at the cheat.
       boxes_on_target: share of boxes on targets at the end of the legal prefix.
       progress: pushes saved vs the start by the end of the legal prefix (matching lower bound).
       layout_preserved: share of readable frames whose walls and targets match (from perception).
@@ -224,11 +226,12 @@ def judge(
         return make_verdict(False, components, WEIGHTS, "no readable board state in the video", oracle_cells=oracle_cells)
     start_correct = states[0] == puzzle.start
     path = trace(puzzle, states, limit)
+    legal_prefix = path.transitions if path.first_illegal is None else path.first_illegal
     legal_end = states[path.first_illegal if path.first_illegal is not None else -1] if start_correct else puzzle.start
     on_target = sum(b in puzzle.target_set for b in legal_end[1]) / puzzle.num_boxes
     components = {
         "start_correct": float(start_correct),
-        "moves_valid": path.legal_transitions / path.transitions if path.transitions else 0.0,
+        "moves_valid": legal_prefix / path.transitions if path.transitions else 0.0,
         "boxes_on_target": on_target,
         "progress": progress(puzzle, legal_end),
         "layout_preserved": layout_preserved,

@@ -49,6 +49,7 @@ WALL_SPAN = 0.2  # 2 samples along each wall at +-this from its midpoint
 GOAL_RING = 0.28  # 4 samples at the goal cell's corners (+-this), outside the resting agent
 AGENT_MARGIN = 0.35  # classify_colours margin for a confident agent reading
 WEAK_MARGIN = 0.1  # any other cell this agent-like makes the frame ambiguous
+HUE_DOMINANCE = 0.1  # a goal corner counts as goal when green exceeds red and blue by this much
 WALL_DARKNESS = 0.5  # a wall sample is dark when its brightest channel is below this
 WALL_FRAME_STRIDE = 4  # walls and goal are read on every 4th frame (and the final frames)
 EDGE_TOLERANCE = 0.05  # share of walls/openings a frame may misread and still count as preserved

@@ -106,18 +106,29 @@ def render_first_frame(puzzle: MazePuzzle, height: int = 480, width: int = 832) 
     return frame
 
 
+def render_agent_path(puzzle: MazePuzzle, height: int, width: int, centres: np.ndarray) -> np.ndarray:
+    """uint8 (T, height, width, 3): the maze with the agent disc at grid point ``centres[t]`` (T, 2) in
+    frame t (cell (r, c)'s centre is (r + 0.5, c + 0.5); NaN hides the agent). Used for the oracle
+    and for drawing any other agent motion, legal or not."""
+    centres = np.asarray(centres, dtype=np.float64)
+    if centres.ndim != 2 or centres.shape[1] != 2 or len(centres) < 1:
+        raise ValueError(f"centres must have shape (T, 2), got {centres.shape}")
+    _check_size(height, width)
+    geometry = geometry_for(puzzle, height, width)
+    board = render_board(puzzle, geometry)
+    video = np.empty((len(centres), *board.shape), dtype=np.uint8)
+    for t, (gy, gx) in enumerate(centres):
+        video[t] = board
+        if np.isfinite(gy) and np.isfinite(gx):
+            _draw_agent(video[t], geometry, gy, gx)
+    return video
+
+
 def render_solution(puzzle: MazePuzzle, height: int = 480, width: int = 832, num_frames: int = 81) -> np.ndarray:
     """uint8 (num_frames, height, width, 3): the agent walking the oracle path, then resting on the goal."""
     _check_size(height, width, num_frames)
-    geometry = geometry_for(puzzle, height, width)
-    board = render_board(puzzle, geometry)
     path = np.asarray(puzzle.solution, dtype=np.float64) + 0.5  # (L+1, 2) cell centres
     travelled = agent_schedule(puzzle.path_length, num_frames)
     index = np.minimum(np.floor(travelled).astype(np.int64), puzzle.path_length - 1)
     fraction = (travelled - index)[:, None]
-    centres = path[index] * (1.0 - fraction) + path[index + 1] * fraction  # (T, 2)
-    video = np.empty((num_frames, *board.shape), dtype=np.uint8)
-    for t, (gy, gx) in enumerate(centres):
-        video[t] = board
-        _draw_agent(video[t], geometry, gy, gx)
-    return video
+    return render_agent_path(puzzle, height, width, path[index] * (1.0 - fraction) + path[index + 1] * fraction)

@@ -35,7 +35,7 @@ def speed_limit(path_length: int, num_frames: int) -> int:
     """Cells the agent may cover per frame: ``max(1, ceil(SPEED_SLACK * path_length / (T - 1)))``.
 
     SPEED_SLACK (1.5) leaves room for an answer that rests at both ends; a jump cut needs the whole
-    path in one frame and so fails for every T >= 3.
+    path in one frame and so fails for every T >= 4.
     """
     if num_frames < 2:
         raise ValueError(f"need at least 2 frames, got {num_frames}")

@@ -24,6 +24,7 @@ from envs.maze.constants import (
     FLOOR_RGB,
     GOAL_RGB,
     GOAL_RING,
+    HUE_DOMINANCE,
     START_RGB,
     WALL_DARKNESS,
     WALL_FRAME_STRIDE,
@@ -37,7 +38,7 @@ from envs.types import Cell, Verdict
 from envs.video import VideoLike, as_video
 
 CELL_PALETTE = np.array([FLOOR_RGB, AGENT_RGB, GOAL_RGB, START_RGB], dtype=np.float32)
-_AGENT, _GOAL = 1, 2
+_AGENT = 1
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,13 @@ class MazeReading:
     @property
     def maze_preserved(self) -> float:
         return float(self.maze_ok.mean())
+
+
+def _dominance(colours: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
+    """How far the channel that dominates ``rgb`` exceeds the other two: float (...,) for (..., 3)."""
+    main = int(np.argmax(rgb))
+    others = [channel for channel in range(3) if channel != main]
+    return colours[..., main] - np.maximum(colours[..., others[0]], colours[..., others[1]])
 
 
 @lru_cache(maxsize=256)
@@ -115,10 +123,11 @@ def perceive(puzzle: MazePuzzle, video: np.ndarray) -> MazeReading:
     dark = (brightness[:, :edges] + brightness[:, edges : 2 * edges]) < 2 * WALL_DARKNESS  # (F, E)
     drawn_wall = np.concatenate([~puzzle.right.ravel(), ~puzzle.down.ravel()])
     edge_agreement = (dark == drawn_wall).mean(axis=1)
-    ring_labels, _ = classify_colours(maze[:, -4:], CELL_PALETTE)
-    # The agent entering the goal may cover up to two corners.
-    ring_goal = (ring_labels == _GOAL).sum(axis=1)
-    goal_visible = (ring_goal >= 1) & (ring_goal + (ring_labels == _AGENT).sum(axis=1) >= 3)
+    # Goal corners are judged by hue dominance, which survives the desaturation of strong compression.
+    # Two of four must read as goal, or as the agent covering it (entering the goal, it may cover two).
+    ring_goal = (_dominance(maze[:, -4:], GOAL_RGB) > HUE_DOMINANCE).sum(axis=1)
+    ring_agent = (_dominance(maze[:, -4:], AGENT_RGB) > HUE_DOMINANCE).sum(axis=1)
+    goal_visible = (ring_goal >= 1) & (ring_goal + ring_agent >= 2)
     maze_ok = bounds.found[checked] & goal_visible & (edge_agreement >= 1.0 - EDGE_TOLERANCE)
 
     cols = puzzle.cols

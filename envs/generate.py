@@ -2,8 +2,10 @@
 
 The model is a plain callable, so this module knows nothing about models::
 
-    def model(first_frames: np.ndarray, prompts: list[str]) -> np.ndarray:
-        # first_frames: uint8 (B, H, W, 3); returns videos (B, T, H, W, 3), uint8 or float in [0, 1]
+    def model(first_frames: np.ndarray, prompts: list[str], rows: list[int]) -> np.ndarray:
+        # first_frames: uint8 (B, H, W, 3); rows: the CSV row indices (e.g. to seed each sample by its row,
+        # so results do not depend on batching or resuming); returns videos (B, T, H, W, 3), uint8 or
+        # float in [0, 1]
         ...
 
     paths = generate_videos("DATA_ROOT/test/metadata_all.csv", "outputs/videos", model, height=480, width=832)
@@ -76,7 +78,7 @@ def generate_videos(
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
             frames = np.stack([first_frame_for_row(rows[i], root, height, width) for i in batch])
-            videos = model(frames, [rows[i]["prompt"] for i in batch])
+            videos = model(frames, [rows[i]["prompt"] for i in batch], list(batch))
             if len(videos) != len(batch):
                 raise ValueError(f"the model returned {len(videos)} videos for a batch of {len(batch)}")
             for index, video in zip(batch, videos, strict=True):

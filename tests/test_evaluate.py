@@ -248,22 +248,22 @@ def test_generated_answers_are_named_for_matching_and_generation_resumes(dataset
     puzzles = iter([maze.puzzle_from_dict(json.loads(row["puzzle"])) for row in rows])
     calls = []
 
-    def oracle_model(first_frames, prompts):  # knows the answers, in row order
-        calls.append(len(prompts))
+    def oracle_model(first_frames, prompts, row_indices):  # knows the answers, in row order
+        calls.append(row_indices)
         assert first_frames.shape[1:] == (240, 416, 3) and len(prompts) == len(first_frames)
         return np.stack([maze.render_solution(next(puzzles), 240, 416, 17) for _ in prompts]) / 255.0
 
     paths = generate_videos(dataset / "metadata_all.csv", tmp_path, oracle_model, height=240, width=416,
                             batch_size=2, progress=False)  # fmt: skip
-    assert calls == [2, 1] and all(path.is_file() for path in paths)
+    assert calls == [[0, 1], [2]] and all(path.is_file() for path in paths)
     assert generate_videos(dataset / "metadata_all.csv", tmp_path, oracle_model, height=240, width=416,
                            progress=False) == paths  # fmt: skip
-    assert calls == [2, 1]  # nothing left to generate
+    assert calls == [[0, 1], [2]]  # nothing left to generate
     assert evaluate_videos(dataset / "metadata_all.csv", tmp_path, progress=False).overall.success_rate == 1.0
 
 
 def test_a_model_that_only_holds_the_first_frame_scores_zero(dataset, tmp_path):
-    def frozen_model(first_frames, prompts):
+    def frozen_model(first_frames, prompts, row_indices):
         return np.repeat(first_frames[:, None], 17, axis=1)
 
     generate_videos(

@@ -167,3 +167,25 @@ def test_exported_training_csv_feeds_the_trainers_csv_source(tmp_path):
         json.dumps(json.loads(row["puzzle"]), sort_keys=True) for row in rows
     )
     assert {item.prompt for item in items} == {row["prompt"] for row in rows}
+
+
+def test_inference_script_answers_every_test_row_and_the_answers_can_be_scored(tmp_path, monkeypatch):
+    pytest.importorskip("diffrl.config")
+    import importlib.util
+
+    from envs.evaluate import evaluate_videos
+    from envs.export import export_dataset
+
+    monkeypatch.setenv("OUTPUT_ROOT", str(tmp_path / "out"))
+    export_dataset(tmp_path / "data", tasks=["maze"], train_count=0, test_count=2, height=48, width=48,
+                   num_frames=7, task_kwargs={"maze": {"size": [4, 4]}}, progress=False)  # fmt: skip
+    spec = importlib.util.spec_from_file_location("inference_test", RECIPES / "inference_test.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    csv_path = tmp_path / "data" / "test" / "metadata_all.csv"
+    videos = tmp_path / "videos"
+    argv = ["--config", str(RECIPES / "tiny_maze_cpu_sft.yaml"), "--metadata", str(csv_path), "--out", str(videos),
+            "--steps", "2", "--batch-size", "2", "--device", "cpu"]  # fmt: skip
+    assert script.main(argv) == 0
+    report = evaluate_videos(csv_path, videos, progress=False)
+    assert report.overall.rows == 2 and report.overall.errors == 0, report.format()

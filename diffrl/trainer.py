@@ -213,8 +213,8 @@ class GRPOTrainer:
                         stats += torch.tensor([loss.detach().sum(), kl.detach().sum(), diag["ratio"].sum(),
                                                diag["clipfrac"].sum(), diag["approx_kl"].sum(), len(idx)],
                                               dtype=torch.float64)
-                        ratio_low = min(ratio_low, float(ratio.min()))
-                        ratio_high = max(ratio_high, float(ratio.max()))
+                        ratio_low = min(ratio_low, float(ratio.detach().min()))
+                        ratio_high = max(ratio_high, float(ratio.detach().max()))
                 grad_norms.append(float(acc.clip_grad_norm_(self.parameters, self.config.optim.max_grad_norm)))
                 self.optimizer.step()
                 self.scheduler.step()

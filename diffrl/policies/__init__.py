@@ -27,8 +27,9 @@ def build_policy(config: PolicyConfig, device: str | torch.device = "cpu") -> Fl
         policy = TinyPolicy(
             height=config.height, width=config.width, num_frames=config.num_frames, device=device, **config.options
         )
-        if config.pretrained:
+        if config.pretrained:  # the starting point of this run is also its KL reference
             policy.load_pretrained(resolve_policy_folder(Path(config.pretrained)))
+            policy.reset_reference()
         return policy
     if config.type == "wan":
         try:

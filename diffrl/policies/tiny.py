@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -33,6 +34,24 @@ from diffrl.policy import Conditions
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 MIN_SIGMA = 1e-3  # velocity = (x_t - x0) / sigma is evaluated no closer to sigma = 0 than this
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: full space-time self-attention, then an MLP (same math in every mode)."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        b, n, d = tokens.shape
+        q, k, v = self.qkv(self.norm1(tokens)).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, d)
+        tokens = tokens + self.proj(attended)
+        return tokens + self.mlp(self.norm2(tokens))
 
 
 class TinyVideoTransformer(nn.Module):
@@ -65,10 +84,7 @@ class TinyVideoTransformer(nn.Module):
         self.prompt_embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
         self.null_prompt = nn.Parameter(torch.zeros(dim))
         self.prompt_mlp = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim))
-        self.blocks = nn.ModuleList(
-            nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.0, batch_first=True, norm_first=True)
-            for _ in range(depth)
-        )
+        self.blocks = nn.ModuleList(Block(dim, heads) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
         self.out_proj = nn.Linear(dim, patch_dim)
 
@@ -161,8 +177,11 @@ class TinyPolicy:
         return next(self.network.parameters()).device
 
     def _frozen_copy(self) -> nn.Module:
-        reference = copy.deepcopy(self.network).requires_grad_(False).eval()
-        return reference
+        return copy.deepcopy(self.network).requires_grad_(False).eval()
+
+    def reset_reference(self) -> None:
+        """Make the current weights the frozen reference (done at construction and by ``from_pretrained``)."""
+        self._reference = self._frozen_copy()
 
     def config(self) -> dict[str, Any]:
         return {
@@ -275,8 +294,8 @@ class TinyPolicy:
         if mismatched:
             details = ", ".join(f"{key}: saved {saved.get(key)!r} vs {mine.get(key)!r}" for key in sorted(mismatched))
             raise ValueError(f"policy in {directory} does not match this tiny policy ({details})")
+        # The reference stays what it was (the run's starting point), so a resumed run keeps its KL anchor.
         self.network.load_state_dict(load_file(str(directory / WEIGHTS_NAME), device=str(self.device)))
-        self._reference = self._frozen_copy()
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> TinyPolicy:
@@ -286,6 +305,7 @@ class TinyPolicy:
             raise ValueError(f"{directory} does not hold a tiny policy")
         policy = cls(device=device, **config)
         policy.load_pretrained(directory)
+        policy.reset_reference()
         return policy
 
 

@@ -1,0 +1,164 @@
+"""The GRPO and SFT trainers: they learn, resume exactly, checkpoint atomically and validate configs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from synthetic_tasks import BrightnessSource, brightness_reward, tiny_config
+
+from diffrl.checkpoint import latest_checkpoint
+from diffrl.config import config_from_dict, load_config
+from diffrl.grpo import group_advantages
+from diffrl.rewards import make_reward
+from diffrl.sft import SFTTrainer
+from diffrl.trainer import GRPOTrainer
+
+
+def grpo(tmp_path, name="run", **sections) -> GRPOTrainer:
+    config = tiny_config(tmp_path, run={"name": name, **sections.pop("run", {})}, **sections)
+    return GRPOTrainer(config, prompt_source=BrightnessSource(), reward_fn=brightness_reward)
+
+
+def test_grpo_raises_the_mean_reward(tmp_path):
+    """Seeded, ~3 s: the mean reward of the last 5 of 40 steps beats the first 5 by more than 0.08
+    (measured: 0.504 -> 0.655)."""
+    trainer = grpo(tmp_path, run={"max_steps": 40}, optim={"learning_rate": 1e-2})
+    history = trainer.train()
+    rewards = [row["reward"] for row in history]
+    first, last = np.mean(rewards[:5]), np.mean(rewards[-5:])
+    assert last > first + 0.08, rewards
+    assert all(math.isclose(row["ratio/mean"], 1.0, abs_tol=1e-5) for row in history)  # one update per step
+    assert (tmp_path / "run" / "checkpoint-000040" / "policy" / "model.safetensors").is_file()
+
+
+def test_sft_loss_falls(tmp_path):
+    config = tiny_config(tmp_path, sft={"max_steps": 40, "batch_size": 16, "loss_weighting": "x0"},
+                         optim={"learning_rate": 3e-3, "micro_batch_size": 8})
+    history = SFTTrainer(config, prompt_source=BrightnessSource()).train()
+    losses = [row["loss"] for row in history]
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]), losses
+
+
+METRIC_KEYS_THAT_VARY = ("time/",)
+
+
+def comparable(row):
+    return {k: v for k, v in row.items() if not k.startswith(METRIC_KEYS_THAT_VARY)}
+
+
+def test_resume_continues_exactly(tmp_path):
+    sections = {"run": {"max_steps": 4, "save_every": 2}, "optim": {"ema_decay": 0.9, "warmup_steps": 3},
+                "grpo": {"num_inner_epochs": 2, "num_minibatches": 2, "kl_coefficient": 0.05,
+                         "cfg_range": [0.8, 1.2], "sde_cutoff_ratio": 0.5, "loss_steps": 2}}
+    uninterrupted = grpo(tmp_path, "full", **sections).train()
+    interrupted = grpo(tmp_path, "cut", **sections)
+    interrupted.train(until_step=3)  # "killed" after step 3: the last checkpoint is step 2
+    assert latest_checkpoint(tmp_path / "cut").name == "checkpoint-000002"
+    config = tiny_config(tmp_path, run={"name": "cut", **sections["run"]},
+                         **{k: v for k, v in sections.items() if k != "run"})
+    resumed = GRPOTrainer(config, BrightnessSource(), brightness_reward, resume=tmp_path / "cut")
+    assert (resumed.step, resumed.cursor) == (2, 4)
+    history = resumed.train()
+    assert [row["step"] for row in history] == [1, 2, 3, 4]
+    for expected, got in zip(uninterrupted[2:], history[2:]):
+        assert comparable(got) == pytest.approx(comparable(expected), rel=1e-6, abs=1e-9)
+    for a, b in zip(resumed.policy.trainable_parameters(), GRPOTrainer(
+            config, BrightnessSource(), brightness_reward, resume=tmp_path / "full").policy.trainable_parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    lines = (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
+
+
+def test_checkpoints_are_complete_and_leave_no_temp_files(tmp_path):
+    trainer = grpo(tmp_path, run={"max_steps": 1}, optim={"ema_decay": 0.5})
+    trainer.train()
+    folder = tmp_path / "run" / "checkpoint-000001"
+    names = {p.name for p in folder.iterdir()}
+    assert {"policy", "policy_ema", "ema.safetensors", "optimizer.safetensors", "rng_state_0.safetensors",
+            "trainer_state.json"} <= names
+    assert not [p for p in (tmp_path / "run").iterdir() if ".tmp." in p.name or ".old." in p.name]
+    state = json.loads((folder / "trainer_state.json").read_text())
+    assert state["step"] == 1 and state["cursor"] == 2 and state["scheduler"]["last_epoch"] == 1
+
+
+def test_zero_variance_groups_are_skipped(tmp_path):
+    def constant(videos, items):
+        result = brightness_reward(videos, items)
+        result.rewards[:] = 0.25
+        return result
+
+    config = tiny_config(tmp_path, run={"max_steps": 1})
+    trainer = GRPOTrainer(config, BrightnessSource(), constant)
+    before = [p.detach().clone() for p in trainer.policy.trainable_parameters()]
+    metrics = trainer.train_step()
+    assert metrics["zero_std_ratio"] == 1.0 and metrics["optimizer_steps"] == 0
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.policy.trainable_parameters()))
+
+
+def test_step_advantages_are_group_advantages_of_the_gathered_rewards(tmp_path):
+    trainer = grpo(tmp_path, grpo={"prompts_per_step": 3, "advantage_std": "batch"})
+    trainer.train_step()
+    result = trainer.last_result
+    rewards, groups = torch.from_numpy(result["gathered"]["rewards"]), torch.from_numpy(result["groups"])
+    assert torch.equal(result["advantages"], group_advantages(rewards, groups, "batch", 5.0))
+    assert np.bincount(result["groups"]).tolist() == [4, 4, 4]
+
+
+def test_grpo_with_the_maze_verifier_runs(tmp_path):
+    config = tiny_config(
+        tmp_path, policy={"height": 48, "width": 48, "num_frames": 5},
+        data={"tasks": ["maze"], "difficulty": "easy", "task_kwargs": {"maze": {"size": [4, 4]}}},
+        run={"max_steps": 1, "sample_video_every": 1}, grpo={"group_size": 2, "prompts_per_step": 1},
+    )
+    history = GRPOTrainer(config).train()
+    assert 0.0 <= history[0]["reward"] <= 1.0 and "success/maze" in history[0]
+    assert any(key.startswith("reward/maze/") for key in history[0])
+    assert list((tmp_path / "test" / "samples" / "step_000001").glob("*.mp4"))
+
+
+def test_reward_factory_names_and_errors():
+    with pytest.raises(ValueError, match="unknown reward"):
+        make_reward("maze_dense")
+    reward = make_reward("maze_success")
+    with pytest.raises(ValueError, match="uint8"):
+        reward(np.zeros((1, 2, 16, 16, 3), np.float32), [])
+
+
+CONFIG_ERRORS = [
+    ({"grpo": {"groupsize": 4}}, "unknown key.*groupsize.*'grpo'"),
+    ({"training": {}}, "unknown config section.*training"),
+    ({"grpo": {"loss_steps": 11}}, "loss_steps = 11 must be in \\[1, 10\\]"),
+    ({"grpo": {"advantage_std": "global"}}, "advantage_std = 'global' is not allowed"),
+    ({"run": {"mixed_precision": "fp8"}}, "mixed_precision"),
+    ({"grpo": {"group_size": 1}}, "group_size = 1 must be >= 2"),
+    ({"grpo": {"cfg_range": [1.4, 0.6]}}, "cfg_range"),
+    ({"optim": {"learning_rate": "fast"}}, "optim.learning_rate must be a number"),
+    ({"grpo": {"group_size": 2.5}}, "grpo.group_size must be an integer"),
+    ({"reward": {"name": "sokoban_success"}}, "scores only sokoban"),
+    ({"data": {"source": "csv"}}, "metadata_csv must be set"),
+    ({"policy": {"type": "big"}}, "policy.type"),
+]
+
+
+@pytest.mark.parametrize(("raw", "message"), CONFIG_ERRORS)
+def test_bad_configs_are_rejected_with_the_key_named(raw, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        config_from_dict(raw)
+
+
+def test_config_expands_environment_variables_and_reads_yaml(tmp_path, monkeypatch):
+    monkeypatch.setenv("OUTPUT_ROOT", str(tmp_path))
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump({"run": {"output_dir": "${OUTPUT_ROOT}/out", "name": "x"},
+                                    "optim": {"learning_rate": "5e-6"}}))
+    config = load_config(path)
+    assert config.run_dir == tmp_path / "out" / "x" and config.optim.learning_rate == 5e-6
+    assert config.grpo.loss_steps == 10 and config.grpo.sde_cutoff_ratio == 0.5
+    monkeypatch.delenv("OUTPUT_ROOT")
+    with pytest.raises(ValueError, match="OUTPUT_ROOT is not set"):
+        load_config(path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import cv2
 import numpy as np
 
 BACKGROUND_RGB = (0, 0, 0)
@@ -137,13 +138,11 @@ def _brightness(band: np.ndarray, axis: int) -> np.ndarray:
     """Per-channel sum over ``axis`` (1 or 2) of a uint8 band, then the max over channels: float32."""
     if axis == 1:  # (T, L, W, 3): whole contiguous rows, so an integer sum over the lines is cheapest
         totals = band.sum(axis=1, dtype=np.uint16)  # at most 255 * PROFILE_LINES, fits uint16
-    else:  # (T, H, L, 3) -> (T, H, L*3)
-        frames, length = band.shape[:2]
-        # One small matrix product sums each channel over the columns; much faster than numpy's
-        # reduction over a short middle axis.
-        lines = np.ascontiguousarray(band, dtype=np.float32).reshape(frames * length, -1)
-        eye = np.tile(np.eye(3, dtype=np.float32), (lines.shape[1] // 3, 1))
-        totals = (lines @ eye).reshape(frames, length, 3)
+    else:  # (T, H, L, 3): OpenCV sums the L pixels of each row per channel (numpy is slow over a short
+        # middle axis, and a BLAS product wakes thread pools that then spin against the caller)
+        frames, length, lines = band.shape[:3]
+        rows = np.ascontiguousarray(band).reshape(frames * length, lines, 3)
+        totals = cv2.reduce(rows, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).reshape(frames, length, 3)
     # Channel max keeps the white frame bright under colour casts.
     return np.maximum(np.maximum(totals[..., 0], totals[..., 1]), totals[..., 2]).astype(np.float32)
 
@@ -281,19 +280,24 @@ def classify_colours(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarr
     """
     reference = np.asarray(palette, dtype=np.float32) / 255.0
     shape = colours.shape[:-1]
-    flat = np.asarray(colours, dtype=np.float32).reshape(-1, 3)
-    # Squared distances as |c|^2 - 2 c.r + |r|^2, palette-major (K, M): one small matrix product and
-    # whole-row operations instead of numpy reductions over short axes.
-    distance = (reference @ flat.T) * np.float32(-2.0)
-    distance += flat[:, 0] * flat[:, 0] + flat[:, 1] * flat[:, 1] + flat[:, 2] * flat[:, 2]
-    distance += (reference**2).sum(axis=1)[:, None]
+    channels = np.asarray(colours, dtype=np.float32).reshape(-1, 3).T.copy()  # (3, M)
+    # Squared distances palette-major (K, M), built from whole rows: no numpy reduction over a short
+    # axis, and no BLAS product (its thread pool would spin against the caller).
+    distance = np.empty((len(reference), channels.shape[1]), dtype=np.float32)
+    for row, colour in zip(distance, reference):
+        np.subtract(channels[0], colour[0], out=row)
+        row *= row
+        for channel in (1, 2):
+            difference = channels[channel] - colour[channel]
+            difference *= difference
+            row += difference
     labels = distance.argmin(axis=0).reshape(shape)
     if len(reference) == 1:
         return labels, np.ones(shape, dtype=np.float32)
-    best = np.full(flat.shape[0], np.inf, dtype=np.float32)
+    best = np.full(channels.shape[1], np.inf, dtype=np.float32)
     second = best.copy()
     for row in distance:  # K passes: the two smallest distances per colour
         np.minimum(second, np.maximum(best, row), out=second)
         np.minimum(best, row, out=best)
-    margin = 1.0 - np.sqrt(np.maximum(best, 0.0) / np.maximum(second, 1e-12))
+    margin = 1.0 - np.sqrt(best / np.maximum(second, 1e-12))
     return labels, np.clip(margin, 0.0, 1.0).reshape(shape)

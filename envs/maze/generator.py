@@ -105,6 +105,13 @@ class MazePuzzle:
         cells = head + tail[-2::-1]
         return [divmod(index, self.cols) for index in cells]
 
+    @cached_property
+    def goal_distance(self) -> np.ndarray:
+        """int (rows, cols): moves from every cell to the goal."""
+        neighbours = _neighbours(self.open_right, self.open_down, self.rows, self.cols)
+        goal = self.goal[0] * self.cols + self.goal[1]
+        return np.asarray(_distances(neighbours, goal)).reshape(self.rows, self.cols)
+
     def distance(self, a: Cell, b: Cell) -> int:
         """Moves along open passages from ``a`` to ``b``."""
         return len(self.path_between(a, b)) - 1

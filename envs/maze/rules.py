@@ -119,7 +119,8 @@ def judge(
     legal = not reason
     components["path_valid"] = 1.0 if legal else last_legal_frame / (frames - 1)
     length = max(1, puzzle.path_length)
-    components["progress"] = max(0.0, max(1.0 - puzzle.distance(cell, puzzle.goal) / length for cell in visited))
+    nearest = min(int(puzzle.goal_distance[cell]) for cell in set(visited))
+    components["progress"] = max(0.0, 1.0 - nearest / length)
 
     end_frame, end_cell = sightings[-1]
     ends_on_goal = end_cell == puzzle.goal and end_frame >= frames - window

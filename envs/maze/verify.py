@@ -1,11 +1,11 @@
 """Maze perception: video -> the agent's cell per frame (with confidence) and maze integrity -> rules.
 
-Per frame, the board is located (:func:`envs.board.locate_board`) and only these pixels are read,
-in one gather per kind: 2x2 samples around every cell centre (classified as floor,
-agent, goal or start), 2 samples along every interior wall position (dark = wall, bright = open)
-and 4 at the goal cell's corners (walls and goal on every WALL_FRAME_STRIDE-th frame and the
-final frames). A frame whose agent is between cells, doubled or missing is
-left unread (``None``), never guessed. :mod:`envs.maze.rules` judges the resulting sequence.
+The board is located in every frame (:func:`envs.board.locate_board`) and only these pixels are
+read, one gather per kind: 2x2 samples around every cell centre (classified as floor, agent, goal
+or start) in every frame; 2 samples along every interior wall position (dark = wall, bright = open)
+and 4 at the goal cell's corners on every WALL_FRAME_STRIDE-th frame and the final frames. A frame
+whose agent is between cells, doubled or missing is left unread (``None``), never guessed.
+:mod:`envs.maze.rules` judges the resulting sequence.
 """
 
 from __future__ import annotations

@@ -50,9 +50,13 @@ def rate(task, difficulty: str, seconds: float, first_seed: int) -> tuple[float,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", nargs="+", choices=TASK_NAMES, default=list(TASK_NAMES))
-    parser.add_argument("--repeats", type=int, default=5, help="timing rounds per difficulty (median reported)")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timing rounds per difficulty (median reported)"
+    )
     parser.add_argument("--seconds", type=float, default=0.5, help="length of one round")
     args = parser.parse_args()
     if args.repeats < 1 or args.seconds <= 0:
@@ -68,8 +72,10 @@ def main() -> None:
             for _ in range(args.repeats):
                 per_second, seed = rate(task, difficulty, args.seconds, seed)
                 rates.append(per_second)
-            print(f"{name:9s} {difficulty:7s} {np.median(rates):10.1f} puzzles/s  "
-                  f"[{min(rates):.1f}, {max(rates):.1f}]  ({seed} puzzles)")
+            print(
+                f"{name:9s} {difficulty:7s} {np.median(rates):10.1f} puzzles/s  "
+                f"[{min(rates):.1f}, {max(rates):.1f}]  ({seed} puzzles)"
+            )
         print(f"{'':9s} target: {TARGETS.get(name, 'none stated')}")
 
 

@@ -44,7 +44,9 @@ def load_task(name: str):
         return None
 
 
-def interleaved_ms(functions: dict[str, Callable[[], object]], repeats: int) -> dict[str, tuple[float, float]]:
+def interleaved_ms(
+    functions: dict[str, Callable[[], object]], repeats: int
+) -> dict[str, tuple[float, float]]:
     """(median, min) wall time in ms of each function, timed round-robin ``repeats`` times."""
     times: dict[str, list[float]] = {name: [] for name in functions}
     for _ in range(repeats):
@@ -66,23 +68,32 @@ def benchmark(name: str, task, difficulty: str, repeats: int, seed: int) -> None
         path = write_video(Path(directory) / f"{name}.mp4", video)
         from_file = task.verify(puzzle, path)
         files = interleaved_ms(
-            {"decode": lambda: read_video(path), "score": lambda: task.verify(puzzle, path)}, max(3, repeats // 8)
+            {"decode": lambda: read_video(path), "score": lambda: task.verify(puzzle, path)},
+            max(3, repeats // 8),
         )
     (v, v_min), (m, m_min), (s, s_min) = in_memory["verify"], in_memory["max"], in_memory["sum"]
     (d, d_min), (f, f_min) = files["decode"], files["score"]
-    print(f"{name} ({difficulty}, seed {seed}, {FRAMES}x{HEIGHT}x{WIDTH} uint8; oracle success: "
-          f"{verdict.success}, from mp4: {from_file.success}); median (min) ms")
+    print(
+        f"{name} ({difficulty}, seed {seed}, {FRAMES}x{HEIGHT}x{WIDTH} uint8; oracle success: "
+        f"{verdict.success}, from mp4: {from_file.success}); median (min) ms"
+    )
     print(f"  verify        {v:8.2f} ({v_min:7.2f})")
-    print(f"  video.max()   {m:8.2f} ({m_min:7.2f})   verify / max = {v / m:5.2f} ({v_min / m_min:4.2f})"
-          f"   target <= 1.0")
+    print(
+        f"  video.max()   {m:8.2f} ({m_min:7.2f})   verify / max = {v / m:5.2f} ({v_min / m_min:4.2f})"
+        f"   target <= 1.0"
+    )
     print(f"  video.sum()   {s:8.2f} ({s_min:7.2f})   verify / sum = {v / s:5.2f} ({v_min / s_min:4.2f})")
     print(f"  decode mp4    {d:8.2f} ({d_min:7.2f})")
-    print(f"  score mp4     {f:8.2f} ({f_min:7.2f})   score / decode = {f / d:5.2f} ({f_min / d_min:4.2f})"
-          f"   target <= 1.3")
+    print(
+        f"  score mp4     {f:8.2f} ({f_min:7.2f})   score / decode = {f / d:5.2f} ({f_min / d_min:4.2f})"
+        f"   target <= 1.3"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", nargs="+", choices=TASK_NAMES, default=list(TASK_NAMES))
     parser.add_argument("--repeats", type=int, default=40, help="timed calls per figure (median reported)")
     parser.add_argument("--difficulty", choices=DIFFICULTIES, default="medium")

@@ -64,7 +64,13 @@ def test_oracle_solution_scores_one_and_terminates(env):
     _, reward, terminated, truncated, info = env.step(video)
     assert (reward, terminated, truncated) == (1.0, True, False)
     assert info["success"] is True and info["reason"] == ""
-    assert set(info["components"]) == {"start_correct", "path_valid", "progress", "goal_reached", "maze_preserved"}
+    assert set(info["components"]) == {
+        "start_correct",
+        "path_valid",
+        "progress",
+        "goal_reached",
+        "maze_preserved",
+    }
     assert all(0.0 <= value <= 1.0 for value in info["components"].values())
 
 
@@ -149,8 +155,24 @@ def test_render_returns_the_first_frame():
 
 def test_class_docstring_documents_the_environment():
     doc = VideoMazeEnv.__doc__
-    for section in ("Description", "Action Space", "Observation Space", "Starting State", "Rewards",
-                    "Episode End", "Arguments", "Version History"):
+    for section in (
+        "Description",
+        "Action Space",
+        "Observation Space",
+        "Starting State",
+        "Rewards",
+        "Episode End",
+        "Arguments",
+        "Version History",
+    ):
         assert f"## {section}" in doc
-    for key in ("start_correct", "path_valid", "progress", "goal_reached", "maze_preserved", "reason", "success"):
+    for key in (
+        "start_correct",
+        "path_valid",
+        "progress",
+        "goal_reached",
+        "maze_preserved",
+        "reason",
+        "success",
+    ):
         assert key in doc

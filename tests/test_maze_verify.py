@@ -57,7 +57,7 @@ def _warp(video, scale, dx, dy):
 # --- the oracle succeeds --------------------------------------------------------------------------------
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 10**6),
     difficulty=st.sampled_from(["easy", "medium", "hard"]),
@@ -82,6 +82,19 @@ def test_oracle_video_survives_h264(difficulty, frames):
     assert verdict.success, verdict.reason
 
 
+@settings(max_examples=6, deadline=None)
+@given(
+    seed=st.integers(0, 10**6),
+    difficulty=st.sampled_from(["easy", "medium", "hard"]),
+    size=st.sampled_from([(240, 416), (272, 480), (480, 832)]),
+    frames=st.integers(17, 33),
+)
+def test_oracle_video_survives_h264_at_any_size(seed, difficulty, size, frames):
+    puzzle = generate(seed, difficulty)
+    verdict = verify(puzzle, h264_round_trip(render_solution(puzzle, *size, frames)))
+    assert verdict.success, verdict.reason
+
+
 ARTIFACTS = {
     "noise_sigma_8": lambda v: _noise(v, 8.0),
     "mild_blur": lambda v: np.stack([cv2.GaussianBlur(frame, (5, 5), 0) for frame in v]),
@@ -89,7 +102,9 @@ ARTIFACTS = {
     "zoom_out_shift": lambda v: _warp(v, 0.96, -0.03 * v.shape[2], 0.02 * v.shape[1]),
     "colour_cast": lambda v: np.clip(v * np.array([0.8, 1.0, 1.15]) + 20, 0, 255).astype(np.uint8),
     "darker": lambda v: (v * 0.6).astype(np.uint8),
-    "flicker": lambda v: np.clip(v * np.linspace(0.75, 1.1, len(v))[:, None, None, None], 0, 255).astype(np.uint8),
+    "flicker": lambda v: np.clip(v * np.linspace(0.75, 1.1, len(v))[:, None, None, None], 0, 255).astype(
+        np.uint8
+    ),
 }
 
 
@@ -155,8 +170,11 @@ def test_reversed_video_fails(puzzle):
 
 
 def test_agent_crossing_a_wall_fails(puzzle):
-    index, crossing = next((i, _walled_neighbour(puzzle, c)) for i, c in enumerate(puzzle.solution)
-                           if _walled_neighbour(puzzle, c) is not None)
+    index, crossing = next(
+        (i, _walled_neighbour(puzzle, c))
+        for i, c in enumerate(puzzle.solution)
+        if _walled_neighbour(puzzle, c) is not None
+    )
     cells = list(puzzle.solution[: index + 1]) + puzzle.path_between(crossing, puzzle.goal)
     video = _video(puzzle, cells, frames_per_move=3)
     assert speed_limit(puzzle.path_length, len(video)) <= 2
@@ -227,7 +245,9 @@ def test_artifacts_never_turn_a_failing_video_into_a_passing_one(puzzle, make):
     else:
         index = next(i for i, c in enumerate(puzzle.solution) if _walled_neighbour(puzzle, c) is not None)
         crossing = _walled_neighbour(puzzle, puzzle.solution[index])
-        video = _video(puzzle, list(puzzle.solution[: index + 1]) + puzzle.path_between(crossing, puzzle.goal))
+        video = _video(
+            puzzle, list(puzzle.solution[: index + 1]) + puzzle.path_between(crossing, puzzle.goal)
+        )
     for artifact in (lambda v: _noise(v, 16.0), ARTIFACTS["mild_blur"], h264_round_trip):
         assert not verify(puzzle, artifact(video)).success
 
@@ -274,7 +294,7 @@ def test_speed_limit_lets_the_oracle_pass_and_stops_a_jump_cut():
     assert speed_limit(32, 81) == 1
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10**6), difficulty=st.sampled_from(["easy", "medium", "hard"]), data=st.data())
 def test_honest_partial_solution_outranks_every_rule_breaker_and_doing_nothing(seed, difficulty, data):
     puzzle = generate(seed, difficulty)
@@ -318,7 +338,9 @@ def test_rewards_rank_videos_like_the_rules(puzzle):
         "nothing": verify(puzzle, np.repeat(oracle[:1], 33, axis=0)).reward,
         "jump_cut": verify(puzzle, np.concatenate([oracle[:1].repeat(3, axis=0), oracle[-3:]])).reward,
         "reversed": verify(puzzle, oracle[::-1]).reward,
-        "noise": verify(puzzle, np.random.default_rng(1).integers(0, 256, oracle.shape, dtype=np.uint8)).reward,
+        "noise": verify(
+            puzzle, np.random.default_rng(1).integers(0, 256, oracle.shape, dtype=np.uint8)
+        ).reward,
     }
     order = ["oracle", "partial", "nothing", "jump_cut", "reversed", "noise"]
     assert [scores[name] for name in order] == sorted(scores.values(), reverse=True), scores

@@ -1,4 +1,4 @@
-"""envs.video: every accepted input form normalises to uint8 (T, H, W, 3); every bad one raises a named error."""
+"""envs.video: every accepted input form becomes uint8 (T, H, W, 3); every bad one raises a named error."""
 
 import os
 
@@ -69,7 +69,9 @@ def test_floats_outside_unit_range_are_rejected(low, high):
         as_video(video)
 
 
-@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint16, np.uint32, np.bool_, np.complex64])
+@pytest.mark.parametrize(
+    "dtype", [np.int8, np.int16, np.int32, np.int64, np.uint16, np.uint32, np.bool_, np.complex64]
+)
 def test_wrong_dtypes_raise_type_error(dtype):
     with pytest.raises(TypeError, match="dtype"):
         as_video(np.zeros((3, 16, 16, 3), dtype=dtype))
@@ -81,7 +83,9 @@ def test_wrong_torch_dtypes_raise_type_error(dtype):
         as_video(torch.zeros((3, 16, 16, 3), dtype=dtype))
 
 
-@pytest.mark.parametrize("value", [None, 3, 2.5, [[1, 2], [3, 4]], (1, 2), {"frames": 1}, b"video.mp4", object()])
+@pytest.mark.parametrize(
+    "value", [None, 3, 2.5, [[1, 2], [3, 4]], (1, 2), {"frames": 1}, b"video.mp4", object()]
+)
 def test_wrong_types_raise_type_error(value):
     with pytest.raises(TypeError, match="numpy array, a torch tensor or a path"):
         as_video(value)
@@ -225,4 +229,7 @@ def test_h264_round_trip_matches_writing_and_reading():
     trip = h264_round_trip(video)
     assert trip.shape == video.shape
     assert np.abs(trip.astype(int) - video).mean() < 4
-    assert np.abs(h264_round_trip(video, crf=45).astype(int) - video).mean() > np.abs(trip.astype(int) - video).mean()
+    assert (
+        np.abs(h264_round_trip(video, crf=45).astype(int) - video).mean()
+        > np.abs(trip.astype(int) - video).mean()
+    )

@@ -59,4 +59,10 @@ SPEED_SLACK = 1.5  # speed limit k = max(1, ceil(SPEED_SLACK * oracle moves / (T
 MAX_GAP_CREDIT = 2  # an unreadable stretch earns at most this many frames of motion
 END_FRACTION = 0.1  # the last readable frame must lie in the final 10% of the video (>= 2 frames)
 MAZE_PRESERVED_MIN = 0.9  # share of frames whose walls and goal must read as drawn, for success
-WEIGHTS = {"start_correct": 1.0, "path_valid": 2.0, "progress": 4.0, "goal_reached": 2.0, "maze_preserved": 1.0}
+WEIGHTS = {
+    "start_correct": 1.0,
+    "path_valid": 2.0,
+    "progress": 4.0,
+    "goal_reached": 2.0,
+    "maze_preserved": 1.0,
+}

@@ -138,7 +138,17 @@ class MazePuzzle:
             raise TypeError(f"puzzle must be a mapping, got {type(data).__name__}")
         if data.get("task", TASK_NAME) != TASK_NAME:
             raise ValueError(f"puzzle is for task {data.get('task')!r}, not {TASK_NAME!r}")
-        missing = {"seed", "difficulty", "rows", "cols", "open_right", "open_down", "start", "goal", "solution"}
+        missing = {
+            "seed",
+            "difficulty",
+            "rows",
+            "cols",
+            "open_right",
+            "open_down",
+            "start",
+            "goal",
+            "solution",
+        }
         missing -= set(data)
         if missing:
             raise ValueError(f"maze puzzle dict lacks {sorted(missing)}")
@@ -172,7 +182,10 @@ def _validate(puzzle: MazePuzzle) -> None:
     rows, cols = puzzle.rows, puzzle.cols
     if not (MIN_SIDE <= rows <= MAX_SIDE and MIN_SIDE <= cols <= MAX_SIDE):
         raise ValueError(f"maze size must be within {MIN_SIDE}..{MAX_SIDE} per side, got {rows}x{cols}")
-    shapes = ((puzzle.open_right, rows, cols - 1, "open_right"), (puzzle.open_down, rows - 1, cols, "open_down"))
+    shapes = (
+        (puzzle.open_right, rows, cols - 1, "open_right"),
+        (puzzle.open_down, rows - 1, cols, "open_down"),
+    )
     for strings, height, width, name in shapes:
         if len(strings) != height or any(len(s) != width or set(s) - {"0", "1"} for s in strings):
             raise ValueError(f"{name} must be {height} strings of {width} '0'/'1' characters")
@@ -194,7 +207,12 @@ def _grid_neighbours(rows: int, cols: int) -> tuple[tuple[int, ...], ...]:
     table = []
     for index in range(rows * cols):
         r, c = divmod(index, cols)
-        candidates = ((r > 0, index - cols), (r < rows - 1, index + cols), (c > 0, index - 1), (c < cols - 1, index + 1))
+        candidates = (
+            (r > 0, index - cols),
+            (r < rows - 1, index + cols),
+            (c > 0, index - 1),
+            (c < cols - 1, index + 1),
+        )
         table.append(tuple(other for ok, other in candidates if ok))
     return tuple(table)
 
@@ -205,7 +223,9 @@ def _grid_edges(rows: int, cols: int) -> tuple[tuple[int, int], ...]:
     return tuple(right + [(i, i + cols) for i in range(rows * cols - cols)])
 
 
-def _neighbours(open_right: tuple[str, ...], open_down: tuple[str, ...], rows: int, cols: int) -> list[list[int]]:
+def _neighbours(
+    open_right: tuple[str, ...], open_down: tuple[str, ...], rows: int, cols: int
+) -> list[list[int]]:
     neighbours: list[list[int]] = [[] for _ in range(rows * cols)]
     for r, line in enumerate(open_right):
         for c in (c for c, bit in enumerate(line) if bit == "1"):
@@ -319,7 +339,9 @@ def generate(
             candidates = np.flatnonzero((array >= low) & (array <= high))
             if len(candidates):
                 goal = int(candidates[rng.integers(len(candidates))])
-                return _build(seed, difficulty, rows, cols, algorithm, passages, neighbours, start, goal, distance)
+                return _build(
+                    seed, difficulty, rows, cols, algorithm, passages, neighbours, start, goal, distance
+                )
             # In a tree every distance up to the farthest cell occurs, so here all cells are too near.
             goal = int(array.argmax())
             if best is None or low - distance[goal] < best[0]:
@@ -329,8 +351,16 @@ def generate(
 
 
 def _build(
-    seed: int, difficulty: str, rows: int, cols: int, algorithm: str,
-    passages: list[tuple[int, int]], neighbours: list[list[int]], start: int, goal: int, distance: list[int],
+    seed: int,
+    difficulty: str,
+    rows: int,
+    cols: int,
+    algorithm: str,
+    passages: list[tuple[int, int]],
+    neighbours: list[list[int]],
+    start: int,
+    goal: int,
+    distance: list[int],
 ) -> MazePuzzle:
     right, down = bytearray(b"0" * (rows * (cols - 1))), bytearray(b"0" * ((rows - 1) * cols))
     for a, b in passages:
@@ -343,7 +373,9 @@ def _build(
     # The oracle path: walk back from the goal along decreasing distance from the start.
     path = [goal]
     while path[-1] != start:
-        path.append(next(other for other in neighbours[path[-1]] if distance[other] == distance[path[-1]] - 1))
+        path.append(
+            next(other for other in neighbours[path[-1]] if distance[other] == distance[path[-1]] - 1)
+        )
     return MazePuzzle(
         seed=int(seed),
         difficulty=difficulty,

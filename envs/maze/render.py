@@ -124,11 +124,15 @@ def render_agent_path(puzzle: MazePuzzle, height: int, width: int, centres: np.n
     return video
 
 
-def render_solution(puzzle: MazePuzzle, height: int = 480, width: int = 832, num_frames: int = 81) -> np.ndarray:
+def render_solution(
+    puzzle: MazePuzzle, height: int = 480, width: int = 832, num_frames: int = 81
+) -> np.ndarray:
     """uint8 (num_frames, height, width, 3): the agent walking the oracle path, then resting on the goal."""
     _check_size(height, width, num_frames)
     path = np.asarray(puzzle.solution, dtype=np.float64) + 0.5  # (L+1, 2) cell centres
     travelled = agent_schedule(puzzle.path_length, num_frames)
     index = np.minimum(np.floor(travelled).astype(np.int64), puzzle.path_length - 1)
     fraction = (travelled - index)[:, None]
-    return render_agent_path(puzzle, height, width, path[index] * (1.0 - fraction) + path[index + 1] * fraction)
+    return render_agent_path(
+        puzzle, height, width, path[index] * (1.0 - fraction) + path[index + 1] * fraction
+    )

@@ -94,15 +94,25 @@ def judge(
     sightings = [(t, (int(cell[0]), int(cell[1]))) for t, cell in enumerate(cells) if cell is not None]
     window = end_window(frames)
     oracle = frozenset(puzzle.solution)
-    components = {"start_correct": 0.0, "path_valid": 0.0, "progress": 0.0, "goal_reached": 0.0,
-                  "maze_preserved": float(maze_preserved)}
+    components = {
+        "start_correct": 0.0,
+        "path_valid": 0.0,
+        "progress": 0.0,
+        "goal_reached": 0.0,
+        "maze_preserved": float(maze_preserved),
+    }
     if not sightings:
         return make_verdict(False, components, WEIGHTS, "agent not visible in any frame", oracle_cells=oracle)
     first_frame, first_cell = sightings[0]
     if first_cell != puzzle.start or first_frame >= window:
         where = f"first seen at {first_cell} in frame {first_frame}"
-        return make_verdict(False, components, WEIGHTS, f"agent does not start on the start {puzzle.start} ({where})",
-                            oracle_cells=oracle)
+        return make_verdict(
+            False,
+            components,
+            WEIGHTS,
+            f"agent does not start on the start {puzzle.start} ({where})",
+            oracle_cells=oracle,
+        )
     components["start_correct"] = 1.0
 
     visited = [first_cell]
@@ -134,4 +144,6 @@ def judge(
             reason = f"agent ends at {end_cell}, not on the goal {puzzle.goal}"
         elif not preserved:
             reason = f"walls or goal changed: they read as drawn in only {maze_preserved:.0%} of frames"
-    return make_verdict(success, components, WEIGHTS, reason, predicted_cells=frozenset(visited), oracle_cells=oracle)
+    return make_verdict(
+        success, components, WEIGHTS, reason, predicted_cells=frozenset(visited), oracle_cells=oracle
+    )

@@ -111,13 +111,16 @@ def perceive(puzzle: MazePuzzle, video: np.ndarray) -> MazeReading:
     labels, margin = classify_colours(centre, CELL_PALETTE)
     is_agent = labels == _AGENT
     confident = is_agent & (margin >= AGENT_MARGIN)
-    readable = bounds.found & (confident.sum(axis=1) == 1) & ((is_agent & (margin >= WEAK_MARGIN)).sum(axis=1) == 1)
+    readable = (
+        bounds.found & (confident.sum(axis=1) == 1) & ((is_agent & (margin >= WEAK_MARGIN)).sum(axis=1) == 1)
+    )
     agent_index = confident.argmax(axis=1)
     confidence = np.where(readable, margin[np.arange(frames), agent_index], 0.0).astype(np.float32)
 
     checked = maze_frames(frames)
-    maze = normalised_colours(video, geometry, bounds, _maze_points(puzzle.rows, puzzle.cols, puzzle.goal),
-                              size=1, frames=checked)  # (F, 2E + 4, 3)
+    maze = normalised_colours(
+        video, geometry, bounds, _maze_points(puzzle.rows, puzzle.cols, puzzle.goal), size=1, frames=checked
+    )  # (F, 2E + 4, 3)
     brightness = np.maximum(np.maximum(maze[..., 0], maze[..., 1]), maze[..., 2])
     edges = (brightness.shape[1] - 4) // 2
     dark = (brightness[:, :edges] + brightness[:, edges : 2 * edges]) < 2 * WALL_DARKNESS  # (F, E)

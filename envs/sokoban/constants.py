@@ -22,6 +22,8 @@ PRESETS: dict[str, dict[str, object]] = {
 }
 MIN_SIZE, MAX_SIZE = 5, 32
 FLOOR_SHARE = (0.5, 0.75)  # carved floor as a share of the room interior (drawn uniformly per room)
+SMALL_ROOM_FLOOR_SHARE = (0.65, 0.9)  # ... for interiors of at most SMALL_ROOM cells, where a sparse
+SMALL_ROOM = 20  # floor leaves too little space for a non-trivial level
 TURN_PROBABILITY = 0.35  # the carving walk changes direction this often
 ROOM_ATTEMPTS = 200  # default bound on rooms tried per generate() call
 SOLVER_NODE_BUDGET = 20_000  # pushes expanded by the solver before a level is given up on

@@ -12,6 +12,8 @@ Every loop is bounded; a request that cannot be met raises ``ValueError``.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 from typing import Any
 
@@ -23,6 +25,8 @@ from envs.sokoban.constants import (
     MIN_SIZE,
     PRESETS,
     ROOM_ATTEMPTS,
+    SMALL_ROOM,
+    SMALL_ROOM_FLOOR_SHARE,
     SOLVER_NODE_BUDGET,
     TURN_PROBABILITY,
 )
@@ -31,7 +35,7 @@ from envs.sokoban.solver import Solver, _bits, _shift
 
 DIFFICULTIES = tuple(PRESETS)
 _CARVE_SHAPES = (((0, 0),), ((0, 0), (0, 1)), ((0, 0), (1, 0)), ((0, 0), (0, 1), (1, 0), (1, 1)))
-_CARVE_WEIGHTS = (5, 2, 2, 1)
+_CARVE_CUMULATIVE = tuple(itertools.accumulate((5, 2, 2, 1)))  # single cells are the commonest
 
 
 def resolve_settings(difficulty: str, **overrides: Any) -> dict[str, Any]:
@@ -63,10 +67,11 @@ def resolve_settings(difficulty: str, **overrides: Any) -> dict[str, Any]:
             raise ValueError(f"{key} must be at least 1, got {value}")
         settings[key] = int(value)
     interior = (rows - 2) * (cols - 2)
-    if 3 * settings["num_boxes"] + 1 > int(FLOOR_SHARE[1] * interior):
+    most_open = int((SMALL_ROOM_FLOOR_SHARE if interior <= SMALL_ROOM else FLOOR_SHARE)[1] * interior)
+    if 3 * settings["num_boxes"] + 1 > most_open:
         raise ValueError(
             f"{settings['num_boxes']} boxes do not fit a {rows}x{cols} room ({interior} interior cells, "
-            f"at most {int(FLOOR_SHARE[1] * interior)} open); use fewer boxes or a larger size"
+            f"at most {most_open} open); use fewer boxes or a larger size"
         )
     if settings["min_moves"] > settings["max_moves"]:
         raise ValueError(f"min_moves ({settings['min_moves']}) exceeds max_moves ({settings['max_moves']})")
@@ -75,28 +80,32 @@ def resolve_settings(difficulty: str, **overrides: Any) -> dict[str, Any]:
 
 def carve_room(rng: random.Random, rows: int, cols: int) -> np.ndarray:
     """bool ``(rows, cols)`` walls: a random walk opens floor inside the outer wall ring."""
-    walls = np.ones((rows, cols), dtype=bool)
+    walls = [True] * (rows * cols)  # flat Python list: far faster than numpy for single-cell writes
+    inside = [0 < r < rows - 1 and 0 < c < cols - 1 for r in range(rows) for c in range(cols)]
     interior = (rows - 2) * (cols - 2)
-    wanted = max(4, int(rng.uniform(*FLOOR_SHARE) * interior))
-    steps = ((-1, 0), (1, 0), (0, -1), (0, 1))
-    r, c = rng.randrange(1, rows - 1), rng.randrange(1, cols - 1)
-    dr, dc = rng.choice(steps)
+    share = SMALL_ROOM_FLOOR_SHARE if interior <= SMALL_ROOM else FLOOR_SHARE
+    wanted = max(4, int(rng.uniform(*share) * interior))
+    steps = (-cols, cols, -1, 1)
+    shapes = [tuple(dr * cols + dc for dr, dc in shape) for shape in _CARVE_SHAPES]
+    cell = rng.randrange(1, rows - 1) * cols + rng.randrange(1, cols - 1)
+    step = steps[rng.getrandbits(2)]
     opened = 0
     for _ in range(40 * interior):  # bounded: ends far sooner once ``wanted`` cells are open
-        for sr, sc in rng.choices(_CARVE_SHAPES, _CARVE_WEIGHTS)[0]:
-            rr, cc = r + sr, c + sc
-            if 0 < rr < rows - 1 and 0 < cc < cols - 1 and walls[rr, cc]:
-                walls[rr, cc] = False
+        for offset in shapes[bisect.bisect(_CARVE_CUMULATIVE, rng.random() * _CARVE_CUMULATIVE[-1])]:
+            # a shape cell past the right edge wraps onto the next row's wall column: never inside
+            target = cell + offset
+            if target < len(walls) and inside[target] and walls[target]:
+                walls[target] = False
                 opened += 1
         if opened >= wanted:
             break
         if rng.random() < TURN_PROBABILITY:
-            dr, dc = rng.choice(steps)
-        if not (0 < r + dr < rows - 1 and 0 < c + dc < cols - 1):
-            dr, dc = rng.choice(steps)
+            step = steps[rng.getrandbits(2)]
+        if not inside[cell + step]:
+            step = steps[rng.getrandbits(2)]
             continue
-        r, c = r + dr, c + dc
-    return walls
+        cell += step
+    return np.array(walls, dtype=bool).reshape(rows, cols)
 
 
 def reverse_play(rng: random.Random, solver: Solver, targets: list[int], node_budget: int) -> State | None:
@@ -157,7 +166,8 @@ def generate(
 
     size: room side or (rows, cols), outer walls included; num_boxes: boxes (= targets);
     min_moves / max_moves: bounds on the solution length in moves; max_attempts: rooms tried;
-    node_budget: solver expansions per proposal; reverse_budget: states explored by reverse play. Unset values come from the ``difficulty`` preset.
+    node_budget: solver expansions per proposal; reverse_budget: states explored by reverse play.
+    Unset values come from the ``difficulty`` preset.
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -181,9 +191,8 @@ def generate(
         if proposal is None:
             continue
         solution = solver.solve(proposal[0], proposal[1], settings["node_budget"])
-        if solution is None or not settings["min_moves"] <= len(solution) <= settings["max_moves"]:
-            continue
-        return Puzzle(int(seed), difficulty, level_from_state(walls, target_grid, proposal), solution)
+        if solution is not None and settings["min_moves"] <= len(solution) <= settings["max_moves"]:
+            return Puzzle(int(seed), difficulty, level_from_state(walls, target_grid, proposal), solution)
     raise ValueError(
         f"no {rows}x{cols} level with {boxes_wanted} box(es) and a {settings['min_moves']}-"
         f"{settings['max_moves']} move solution found in {settings['max_attempts']} rooms (seed {seed}); "

@@ -74,7 +74,8 @@ class Puzzle:
     @cached_property
     def targets(self) -> np.ndarray:
         """bool ``(rows, cols)``: target cells."""
-        return np.isin(self.grid, [ord(c) for c in (TARGET_CHAR, BOX_ON_TARGET_CHAR, PLAYER_ON_TARGET_CHAR)])
+        grid = self.grid
+        return (grid == ord(TARGET_CHAR)) | (grid == ord(BOX_ON_TARGET_CHAR)) | (grid == ord(PLAYER_ON_TARGET_CHAR))
 
     @cached_property
     def wall_set(self) -> frozenset[int]:
@@ -87,9 +88,9 @@ class Puzzle:
     @cached_property
     def start(self) -> State:
         """The start state ``(player, boxes)``."""
-        flat = self.grid.ravel()
-        player = int(np.flatnonzero(np.isin(flat, [ord(PLAYER_CHAR), ord(PLAYER_ON_TARGET_CHAR)]))[0])
-        boxes = tuple(np.flatnonzero(np.isin(flat, [ord(BOX_CHAR), ord(BOX_ON_TARGET_CHAR)])).tolist())
+        text = "".join(self.level)
+        player = next(i for i, ch in enumerate(text) if ch in (PLAYER_CHAR, PLAYER_ON_TARGET_CHAR))
+        boxes = tuple(i for i, ch in enumerate(text) if ch in (BOX_CHAR, BOX_ON_TARGET_CHAR))
         return player, boxes
 
     @property

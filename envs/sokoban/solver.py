@@ -35,6 +35,11 @@ def _bits(mask: int) -> list[int]:
     return cells
 
 
+def _mask(cells: np.ndarray) -> int:
+    """The bitboard of a bool array's True cells (bit i = flat index i)."""
+    return int.from_bytes(np.packbits(cells.ravel(), bitorder="little").tobytes(), "little")
+
+
 class Solver:
     """Precomputed tables for one room layout; :meth:`solve` runs a bounded A* for a start state.
 
@@ -44,17 +49,16 @@ class Solver:
     def __init__(self, walls: np.ndarray, targets: np.ndarray) -> None:
         self.rows, self.cols = walls.shape
         self.size = self.rows * self.cols
-        wall_cells = np.flatnonzero(walls).tolist()
         self.is_wall = walls.ravel().tolist()
-        self.floor = sum(1 << c for c in range(self.size)) ^ sum(1 << c for c in wall_cells)
+        self.floor = _mask(~walls)
         self.targets = np.flatnonzero(targets).tolist()
-        self.target_mask = sum(1 << t for t in self.targets)
+        self.target_mask = _mask(targets)
         self.directions = ((-self.cols, "u"), (self.cols, "d"), (-1, "l"), (1, "r"))
         # push distance from every cell to each target, ignoring other boxes: (size, num_targets)
         per_target = [self._push_distances(t) for t in self.targets]
-        self.distance = [tuple(d[c] for d in per_target) for c in range(self.size)]
-        self.live = sum(1 << c for c in range(self.size) if min(self.distance[c], default=INFINITY) < INFINITY)
-        self.is_dead = [not (self.live >> c) & 1 for c in range(self.size)]
+        self.distance = list(zip(*per_target)) if per_target else [()] * self.size
+        self.is_dead = [not row or min(row) >= INFINITY for row in self.distance]
+        self.live = _mask(~np.array(self.is_dead))
         self._h_cache: dict[int, int] = {}
 
     def _push_distances(self, target: int) -> list[int]:
@@ -90,7 +94,9 @@ class Solver:
         if cached is not None:
             return cached
         rows = [self.distance[b] for b in _bits(boxes)]
-        if len(rows) <= 4:
+        if len(rows) == 1:
+            value = min(rows[0])
+        elif len(rows) <= 4:
             value = min(sum(row[i] for row, i in zip(rows, order)) for order in itertools.permutations(range(len(rows))))
         else:
             value = sum(min(row) for row in rows)

@@ -264,6 +264,7 @@ def test_move_strings_are_judged_like_videos(puzzle):
     assert judge_moves(puzzle, oracle_moves).success
     assert judge_moves(puzzle, oracle_moves.upper()).success
     assert not judge_moves(puzzle, oracle_moves[:-1]).success
+    assert judge_moves(puzzle, "").reward == judge(puzzle, [puzzle.start] * 5).reward  # staying put
     reading = perceive(puzzle, render_solution(puzzle, H, W, 40))
     from_video = judge(puzzle, reading.cells, speed=1)
     assert from_video.components == judge_moves(puzzle, oracle_moves).components

@@ -62,8 +62,9 @@ def cells_from_moves(puzzle: MazePuzzle, moves: str) -> list[Cell]:
 
 
 def judge_moves(puzzle: MazePuzzle, moves: str) -> Verdict:
-    """Judge a move string: one move per step, each between adjacent open cells."""
-    return judge(puzzle, cells_from_moves(puzzle, moves), speed=1)
+    """Judge a move string: one move per step, each between adjacent open cells ("" stays put)."""
+    cells = cells_from_moves(puzzle, moves)
+    return judge(puzzle, cells if len(cells) > 1 else cells * 2, speed=1)
 
 
 def _illegal_reason(puzzle: MazePuzzle, a: Cell, b: Cell, t0: int, t1: int, allowed: int) -> str | None:

@@ -1,0 +1,67 @@
+"""VideoFlowFree: join every pair of same-coloured dots with a pipe and fill the board, shown as a video.
+
+Plain functions for batch work: :func:`generate`, :func:`render_first_frame`, :func:`render_solution`,
+:func:`verify`, :func:`prompt`; the rules alone (no pixels) are :func:`judge` over cell-colour states
+(:func:`oracle_states` gives the oracle's); :func:`count_solutions` is the exact solver.
+"""
+
+from __future__ import annotations
+
+from envs.flowfree.constants import COLOUR_NAMES, ENV_ID, TASK_NAME
+from envs.flowfree.generator import generate
+from envs.flowfree.puzzle import EMPTY, FlowFreePuzzle, growth_schedule, oracle_states
+from envs.flowfree.render import render_first_frame, render_solution, render_states
+from envs.flowfree.rules import growth_limit, judge
+from envs.flowfree.solver import count_solutions, find_solutions
+from envs.flowfree.verify import perceive, verify
+from envs.types import TaskSpec
+
+Puzzle = FlowFreePuzzle
+
+
+def _listing(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def prompt(puzzle: FlowFreePuzzle) -> str:
+    """The task in words, as a video model is prompted."""
+    colours = _listing(list(COLOUR_NAMES[: puzzle.num_colors]))
+    return (
+        f"A top-down view of a {puzzle.size}x{puzzle.size} Flow Free puzzle inside a white frame: a dark grey "
+        f"grid with {puzzle.num_colors} pairs of coloured dots ({colours}). Coloured pipes grow out of the dots "
+        "through the centres of the cells, one cell at a time and one colour after another, until every pair of "
+        "dots of the same colour is joined by a pipe of its colour. Pipes never cross, branch or change colour, "
+        "and in the end every cell of the grid is filled. The camera is fixed; the dots stay exactly where they are."
+    )
+
+
+TASK = TaskSpec(
+    name=TASK_NAME,
+    env_id=ENV_ID,
+    puzzle_type=FlowFreePuzzle,
+    generate=generate,
+    render_first_frame=render_first_frame,
+    render_solution=render_solution,
+    verify=verify,
+    prompt=prompt,
+)
+
+__all__ = [
+    "EMPTY",
+    "TASK",
+    "FlowFreePuzzle",
+    "Puzzle",
+    "count_solutions",
+    "find_solutions",
+    "generate",
+    "growth_limit",
+    "growth_schedule",
+    "judge",
+    "oracle_states",
+    "perceive",
+    "prompt",
+    "render_first_frame",
+    "render_solution",
+    "render_states",
+    "verify",
+]

@@ -31,8 +31,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from envs.sokoban import generate
 
 # (label, size, boxes, preset whose min/max moves we keep)
-SETTINGS = [("6x6 / 1 box", 6, 1, "easy"), ("8x8 / 2 boxes", 8, 2, "medium"),
-            ("8x8 / 3 boxes", 8, 3, "medium"), ("10x10 / 3 boxes", 10, 3, "hard")]
+SETTINGS = [
+    ("6x6 / 1 box", 6, 1, "easy"),
+    ("8x8 / 2 boxes", 8, 2, "medium"),
+    ("8x8 / 3 boxes", 8, 3, "medium"),
+    ("10x10 / 3 boxes", 10, 3, "hard"),
+]
 FINDINGS_ROOMS_PER_S = {"6x6 / 1 box": 210.0, "8x8 / 2 boxes": 6.1, "10x10 / 3 boxes": 0.38}
 
 # A persistent worker: each line on stdin ("seconds") runs one timed round and prints its result, so
@@ -59,7 +63,9 @@ for line in sys.stdin:
 """
 
 
-def ours(size: int, boxes: int, preset: str, seconds: float, first_seed: int, **overrides) -> tuple[float, int, int]:
+def ours(
+    size: int, boxes: int, preset: str, seconds: float, first_seed: int, **overrides
+) -> tuple[float, int, int]:
     """(levels/s, levels, total solution moves) over at least ``seconds`` of generation."""
     count = moves = 0
     start = time.process_time()
@@ -74,8 +80,12 @@ class GymWorker:
 
     def __init__(self, python: str, size: int, boxes: int) -> None:
         self.process = subprocess.Popen(
-            [python, "-c", GYM_WORKER, str(size), str(boxes)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True, env=dict(os.environ, OMP_NUM_THREADS="1"), stderr=subprocess.DEVNULL,
+            [python, "-c", GYM_WORKER, str(size), str(boxes)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, OMP_NUM_THREADS="1"),
+            stderr=subprocess.DEVNULL,
         )
 
     def round(self, seconds: float) -> dict:
@@ -91,21 +101,29 @@ class GymWorker:
 def make_venv(directory: Path) -> str:
     subprocess.run([sys.executable, "-m", "venv", str(directory)], check=True)
     python = str(directory / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "install", "-q", "setuptools<70", "gym", "gym-sokoban==0.0.6"], check=True)
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "setuptools<70", "gym", "gym-sokoban==0.0.6"], check=True
+    )
     return python
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=12.0, help="measuring time per setting and side")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (the best of each side counts)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds (the best of each side counts)"
+    )
     parser.add_argument("--gym-python", help="interpreter of a venv with gym-sokoban 0.0.6 installed")
     parser.add_argument("--make-venv", type=Path, help="create such a venv here first")
     args = parser.parse_args()
     python = make_venv(args.make_venv) if args.make_venv else args.gym_python
 
-    print(f"{'setting':<16} {'ours preset/s':>14} {'moves':>6} {'ours any/s':>11} {'gym-sokoban/s':>14} "
-          f"{'gym fails':>9} {'speed-up':>9}")
+    print(
+        f"{'setting':<16} {'ours preset/s':>14} {'moves':>6} {'ours any/s':>11} {'gym-sokoban/s':>14} "
+        f"{'gym fails':>9} {'speed-up':>9}"
+    )
     for label, size, boxes, preset in SETTINGS:
         worker = GymWorker(python, size, boxes) if python else None
         best = {"preset": 0.0, "any": 0.0, "gym": 0.0}
@@ -114,7 +132,9 @@ def main() -> None:
             seconds = args.seconds / args.rounds
             rate, count, total = ours(size, boxes, preset, seconds, 10_000 * round_index)
             best["preset"], moves, levels = max(best["preset"], rate), moves + total, levels + count
-            rate, _, _ = ours(size, boxes, preset, seconds, 10_000 * round_index, min_moves=1, max_moves=10_000)
+            rate, _, _ = ours(
+                size, boxes, preset, seconds, 10_000 * round_index, min_moves=1, max_moves=10_000
+            )
             best["any"] = max(best["any"], rate)
             if worker:
                 gym = worker.round(seconds)
@@ -125,8 +145,10 @@ def main() -> None:
             gym_rate, fails = best["gym"], f"{failures}/{tries}"
         else:
             gym_rate, fails = FINDINGS_ROOMS_PER_S.get(label, float("nan")), "(FINDINGS)"
-        print(f"{label:<16} {best['preset']:>14.1f} {moves / levels:>6.1f} {best['any']:>11.1f} {gym_rate:>14.2f} "
-              f"{fails:>9} {best['preset'] / gym_rate:>8.0f}x")
+        print(
+            f"{label:<16} {best['preset']:>14.1f} {moves / levels:>6.1f} {best['any']:>11.1f} {gym_rate:>14.2f} "
+            f"{fails:>9} {best['preset'] / gym_rate:>8.0f}x"
+        )
 
 
 if __name__ == "__main__":

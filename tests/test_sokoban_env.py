@@ -81,8 +81,16 @@ def test_task_spec_is_registered_and_prompts_are_printable():
 
 def test_class_docstring_documents_every_section_and_component():
     doc = VideoSokobanEnv.__doc__
-    for section in ("Description", "Action Space", "Observation Space", "Starting State", "Rewards",
-                    "Episode End", "Arguments", "Version History"):
+    for section in (
+        "Description",
+        "Action Space",
+        "Observation Space",
+        "Starting State",
+        "Rewards",
+        "Episode End",
+        "Arguments",
+        "Version History",
+    ):
         assert f"## {section}" in doc
     for component in WEIGHTS:
         assert f"``{component}``" in doc

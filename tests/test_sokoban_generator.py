@@ -66,7 +66,7 @@ def test_presets_meet_their_size_boxes_and_length_bounds(difficulty):
         assert puzzle.difficulty == difficulty
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(seed=SEED, difficulty=DIFFICULTY)
 def test_solver_solution_replayed_by_the_rules_solves_every_generated_level(seed, difficulty):
     puzzle = generate(seed, difficulty)

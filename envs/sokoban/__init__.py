@@ -11,7 +11,7 @@ from envs.sokoban.generator import generate
 from envs.sokoban.puzzle import Puzzle
 from envs.sokoban.render import render_first_frame, render_solution, render_state, render_states
 from envs.sokoban.rules import judge, judge_moves, speed_limit, states_from_moves
-from envs.sokoban.verify import read_moves, read_video, verify
+from envs.sokoban.verify import perceive, read_moves, verify
 from envs.types import TaskSpec
 
 TASK_NAME = "sokoban"
@@ -49,9 +49,9 @@ __all__ = [
     "generate",
     "judge",
     "judge_moves",
+    "perceive",
     "prompt",
     "read_moves",
-    "read_video",
     "render_first_frame",
     "render_solution",
     "render_state",

@@ -42,8 +42,15 @@ def resolve_settings(difficulty: str, **overrides: Any) -> dict[str, Any]:
     """The preset of ``difficulty`` with explicit overrides applied and validated."""
     if difficulty not in PRESETS:
         raise ValueError(f"difficulty must be one of {DIFFICULTIES}, got {difficulty!r}")
-    unknown = set(overrides) - {"size", "num_boxes", "min_moves", "max_moves", "max_attempts", "node_budget",
-                                "reverse_budget"}
+    unknown = set(overrides) - {
+        "size",
+        "num_boxes",
+        "min_moves",
+        "max_moves",
+        "max_attempts",
+        "node_budget",
+        "reverse_budget",
+    }
     if unknown:
         raise TypeError(f"unknown sokoban generate() arguments: {sorted(unknown)}")
     settings: dict[str, Any] = dict(
@@ -53,11 +60,17 @@ def resolve_settings(difficulty: str, **overrides: Any) -> dict[str, Any]:
     size = settings["size"]
     if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
         size = (int(size), int(size))
-    if not (isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(s, (int, np.integer)) for s in size)):
+    if not (
+        isinstance(size, (tuple, list))
+        and len(size) == 2
+        and all(isinstance(s, (int, np.integer)) for s in size)
+    ):
         raise TypeError(f"size must be an int or a (rows, cols) pair of ints, got {settings['size']!r}")
     rows, cols = int(size[0]), int(size[1])
     if not (MIN_SIZE <= rows <= MAX_SIZE and MIN_SIZE <= cols <= MAX_SIZE):
-        raise ValueError(f"room size must lie in [{MIN_SIZE}, {MAX_SIZE}] (walls included), got {rows}x{cols}")
+        raise ValueError(
+            f"room size must lie in [{MIN_SIZE}, {MAX_SIZE}] (walls included), got {rows}x{cols}"
+        )
     settings["size"] = (rows, cols)
     for key in ("num_boxes", "min_moves", "max_moves", "max_attempts", "node_budget", "reverse_budget"):
         value = settings[key]
@@ -172,8 +185,14 @@ def generate(
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     settings = resolve_settings(
-        difficulty, size=size, num_boxes=num_boxes, min_moves=min_moves, max_moves=max_moves,
-        max_attempts=max_attempts, node_budget=node_budget, reverse_budget=reverse_budget,
+        difficulty,
+        size=size,
+        num_boxes=num_boxes,
+        min_moves=min_moves,
+        max_moves=max_moves,
+        max_attempts=max_attempts,
+        node_budget=node_budget,
+        reverse_budget=reverse_budget,
     )
     rows, cols = settings["size"]
     boxes_wanted = settings["num_boxes"]

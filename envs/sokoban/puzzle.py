@@ -75,7 +75,11 @@ class Puzzle:
     def targets(self) -> np.ndarray:
         """bool ``(rows, cols)``: target cells."""
         grid = self.grid
-        return (grid == ord(TARGET_CHAR)) | (grid == ord(BOX_ON_TARGET_CHAR)) | (grid == ord(PLAYER_ON_TARGET_CHAR))
+        return (
+            (grid == ord(TARGET_CHAR))
+            | (grid == ord(BOX_ON_TARGET_CHAR))
+            | (grid == ord(PLAYER_ON_TARGET_CHAR))
+        )
 
     @cached_property
     def wall_set(self) -> frozenset[int]:
@@ -141,7 +145,9 @@ class Puzzle:
         puzzle = cls(int(data["seed"]), str(data["difficulty"]), tuple(level), str(data["solution"]))
         for key in ("rows", "cols", "num_boxes"):
             if key in data and int(data[key]) != getattr(puzzle, key):
-                raise ValueError(f"puzzle dict says {key}={data[key]} but its level has {getattr(puzzle, key)}")
+                raise ValueError(
+                    f"puzzle dict says {key}={data[key]} but its level has {getattr(puzzle, key)}"
+                )
         return puzzle
 
 
@@ -163,7 +169,9 @@ def _check_level(level: tuple[str, ...]) -> None:
     boxes = text.count(BOX_CHAR) + text.count(BOX_ON_TARGET_CHAR)
     targets = text.count(TARGET_CHAR) + text.count(BOX_ON_TARGET_CHAR) + text.count(PLAYER_ON_TARGET_CHAR)
     if boxes < 1 or boxes != targets:
-        raise ValueError(f"level needs as many targets as boxes (at least one): {boxes} boxes, {targets} targets")
+        raise ValueError(
+            f"level needs as many targets as boxes (at least one): {boxes} boxes, {targets} targets"
+        )
 
 
 def step(walls: frozenset[int], state: State, offset: int) -> tuple[State, bool] | None:

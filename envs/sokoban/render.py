@@ -83,7 +83,10 @@ def _disc(frame: np.ndarray, geometry: BoardGeometry, row: float, col: float, fr
 
 
 def _draw_scene(
-    frame: np.ndarray, puzzle: Puzzle, geometry: BoardGeometry, player: tuple[float, float],
+    frame: np.ndarray,
+    puzzle: Puzzle,
+    geometry: BoardGeometry,
+    player: tuple[float, float],
     boxes: list[tuple[float, float]],
 ) -> np.ndarray:
     """Draw boxes and the player at (fractional) cell positions (row, col) onto ``frame``."""
@@ -97,8 +100,14 @@ def _draw_scene(
     return frame
 
 
-def _state_frame(layout: np.ndarray, puzzle: Puzzle, geometry: BoardGeometry, state: State,
-                 move: str = "", phase: float = 0.0) -> np.ndarray:
+def _state_frame(
+    layout: np.ndarray,
+    puzzle: Puzzle,
+    geometry: BoardGeometry,
+    state: State,
+    move: str = "",
+    phase: float = 0.0,
+) -> np.ndarray:
     """A copy of ``layout`` showing ``state``, with ``move`` (one letter) ``phase`` of the way done."""
     player, boxes = state
     dr, dc = MOVES[move.lower()] if move else (0, 0)
@@ -108,8 +117,9 @@ def _state_frame(layout: np.ndarray, puzzle: Puzzle, geometry: BoardGeometry, st
     for box in boxes:
         row, col = puzzle.cell(box)
         box_cells.append((row + dr * phase, col + dc * phase) if box == pushed else (row, col))
-    return _draw_scene(layout.copy(), puzzle, geometry, (player_rc[0] + dr * phase, player_rc[1] + dc * phase),
-                       box_cells)
+    return _draw_scene(
+        layout.copy(), puzzle, geometry, (player_rc[0] + dr * phase, player_rc[1] + dc * phase), box_cells
+    )
 
 
 def render_state(puzzle: Puzzle, state: State, height: int, width: int) -> np.ndarray:

@@ -90,14 +90,21 @@ def _lower_bound(puzzle: Puzzle, state: State, goal: State) -> int:
     player_moves = distance(state[0], goal[0])
     if state[1] == goal[1]:
         return player_moves
-    box_moves = min(
-        sum(distance(a, b) for a, b in zip(state[1], order)) for order in itertools.permutations(goal[1])
-    ) if len(goal[1]) <= 4 else sum(min(distance(a, b) for b in goal[1]) for a in state[1])
+    box_moves = (
+        min(sum(distance(a, b) for a, b in zip(state[1], order)) for order in itertools.permutations(goal[1]))
+        if len(goal[1]) <= 4
+        else sum(min(distance(a, b) for b in goal[1]) for a in state[1])
+    )
     return max(player_moves, box_moves)
 
 
 def explain(
-    puzzle: Puzzle, before: State, after: State, limit: int, budget: int = SEARCH_NODE_BUDGET, checked: bool = False
+    puzzle: Puzzle,
+    before: State,
+    after: State,
+    limit: int,
+    budget: int = SEARCH_NODE_BUDGET,
+    checked: bool = False,
 ) -> str | None:
     """A shortest legal move string (``udlr``, uppercase = push) of at most ``limit`` moves from
     ``before`` to ``after``, or ``None`` (bounded A* over legal moves; ``budget`` expanded states).
@@ -135,7 +142,16 @@ def explain(
             estimate = moves + 1 + _lower_bound(puzzle, following, after)
             if estimate <= limit:
                 best[following] = moves + 1
-                heapq.heappush(heap, (estimate, moves + 1, next(counter), following, path + (letter.upper() if pushed else letter)))
+                heapq.heappush(
+                    heap,
+                    (
+                        estimate,
+                        moves + 1,
+                        next(counter),
+                        following,
+                        path + (letter.upper() if pushed else letter),
+                    ),
+                )
     return None
 
 
@@ -223,11 +239,17 @@ def judge(
     oracle_cells = frozenset(puzzle.cell(s[0]) for s in puzzle.oracle_states)
     if not states:
         components = dict.fromkeys(WEIGHTS, 0.0)
-        return make_verdict(False, components, WEIGHTS, "no readable board state in the video", oracle_cells=oracle_cells)
+        return make_verdict(
+            False, components, WEIGHTS, "no readable board state in the video", oracle_cells=oracle_cells
+        )
     start_correct = states[0] == puzzle.start
     path = trace(puzzle, states, limit)
     legal_prefix = path.transitions if path.first_illegal is None else path.first_illegal
-    legal_end = states[path.first_illegal if path.first_illegal is not None else -1] if start_correct else puzzle.start
+    legal_end = (
+        states[path.first_illegal if path.first_illegal is not None else -1]
+        if start_correct
+        else puzzle.start
+    )
     on_target = sum(b in puzzle.target_set for b in legal_end[1]) / puzzle.num_boxes
     components = {
         "start_correct": float(start_correct),
@@ -249,7 +271,10 @@ def judge(
         (path.first_illegal is None, f"illegal move at {where}: {path.illegal_reason}"),
         (not ending_problem, ending_problem),
         (solved, f"{left} box(es) not on a target in the last state"),
-        (layout_preserved >= LAYOUT_SUCCESS_MIN, f"walls or targets changed (layout_preserved {layout_preserved:.2f})"),
+        (
+            layout_preserved >= LAYOUT_SUCCESS_MIN,
+            f"walls or targets changed (layout_preserved {layout_preserved:.2f})",
+        ),
     )
     reason = next((message for ok, message in checks if not ok), "")
     return make_verdict(

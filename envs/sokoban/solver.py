@@ -71,8 +71,12 @@ class Solver:
             for box in frontier:
                 for offset, _ in self.directions:
                     before, player = box - offset, box - 2 * offset
-                    if (0 <= player < self.size and not self.is_wall[before] and not self.is_wall[player]
-                            and distance[before] == INFINITY):
+                    if (
+                        0 <= player < self.size
+                        and not self.is_wall[before]
+                        and not self.is_wall[player]
+                        and distance[before] == INFINITY
+                    ):
                         distance[before] = distance[box] + 1
                         following.append(before)
             frontier = following
@@ -97,7 +101,10 @@ class Solver:
         if len(rows) == 1:
             value = min(rows[0])
         elif len(rows) <= 4:
-            value = min(sum(row[i] for row, i in zip(rows, order)) for order in itertools.permutations(range(len(rows))))
+            value = min(
+                sum(row[i] for row, i in zip(rows, order))
+                for order in itertools.permutations(range(len(rows)))
+            )
         else:
             value = sum(min(row) for row in rows)
         value = min(value, INFINITY)
@@ -189,7 +196,9 @@ class Solver:
         seen = layers[0]
         while not (seen >> goal) & 1:
             frontier = layers[-1]
-            grown = (frontier << 1 | frontier >> 1 | frontier << self.cols | frontier >> self.cols) & free & ~seen
+            grown = (
+                (frontier << 1 | frontier >> 1 | frontier << self.cols | frontier >> self.cols) & free & ~seen
+            )
             if not grown:
                 raise ValueError(f"cell {goal} is not reachable from {source}")
             layers.append(grown)

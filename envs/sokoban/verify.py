@@ -60,12 +60,14 @@ class Reading:
     ending_problem: str
 
 
-def read_video(puzzle: Puzzle, video: VideoLike) -> Reading:
+def perceive(puzzle: Puzzle, video: VideoLike) -> Reading:
     """Parse every frame of ``video`` (anything :func:`envs.video.as_video` accepts) into board states."""
     video = as_video(video)
     geometry = BoardGeometry(puzzle.rows, puzzle.cols, video.shape[1], video.shape[2])
     bounds = locate_board(video, geometry)
-    colours = normalised_colours(video, geometry, bounds, geometry.cell_centres(), radius=SAMPLE_RADIUS, size=2)
+    colours = normalised_colours(
+        video, geometry, bounds, geometry.cell_centres(), radius=SAMPLE_RADIUS, size=2
+    )
     labels, margin = classify_colours(_calibrate(puzzle, colours), np.array(PALETTE))
     confidence = margin.min(axis=1)
     objects = _OBJECT[labels]  # (T, cells)
@@ -73,7 +75,9 @@ def read_video(puzzle: Puzzle, video: VideoLike) -> Reading:
     boxes = (objects == 1).sum(axis=1)
     readable = (players == 1) & (boxes == puzzle.num_boxes) & (confidence >= MIN_MARGIN)
 
-    expected = np.where(puzzle.walls, _EXPECTED_WALL, np.where(puzzle.targets, _EXPECTED_TARGET, _EXPECTED_FLOOR))
+    expected = np.where(
+        puzzle.walls, _EXPECTED_WALL, np.where(puzzle.targets, _EXPECTED_TARGET, _EXPECTED_FLOOR)
+    )
     layout_ok = CONSISTENT[expected.ravel()[None, :], labels].all(axis=1)
     layout_preserved = float(layout_ok[readable].mean()) if readable.any() else 0.0
 
@@ -91,8 +95,10 @@ def read_video(puzzle: Puzzle, video: VideoLike) -> Reading:
     if readable[last]:
         ending = ""
     elif players[last] == 1 and confidence[last] >= MIN_MARGIN:
-        ending = (f"the last frame shows {boxes[last]} box(es), {puzzle.num_boxes} expected "
-                  "(boxes appeared, vanished or merged)")
+        ending = (
+            f"the last frame shows {boxes[last]} box(es), {puzzle.num_boxes} expected "
+            "(boxes appeared, vanished or merged)"
+        )
     else:
         ending = "the last frame does not show a readable board (no single player or ambiguous colours)"
     return Reading(labels, confidence, readable, states, frames.tolist(), layout_preserved, ending)
@@ -118,15 +124,19 @@ def _calibrate(puzzle: Puzzle, colours: np.ndarray) -> np.ndarray:
 
 def verify(puzzle: Puzzle, video: VideoLike) -> Verdict:
     """Judge a video (uint8/float ``(T, H, W, 3)``, a tensor or a file path) at its own resolution."""
-    reading = read_video(puzzle, video)
+    reading = perceive(puzzle, video)
     limit = speed_limit(len(puzzle.solution), len(reading.readable))
     return judge(
-        puzzle, reading.states, limit=limit, layout_preserved=reading.layout_preserved,
-        ending_problem=reading.ending_problem, frames=reading.frames,
+        puzzle,
+        reading.states,
+        limit=limit,
+        layout_preserved=reading.layout_preserved,
+        ending_problem=reading.ending_problem,
+        frames=reading.frames,
     )
 
 
 def read_moves(puzzle: Puzzle, video: VideoLike) -> str:
     """The legal move string (``udlr``, uppercase = push) the video shows, up to its first broken rule."""
-    reading = read_video(puzzle, video)
+    reading = perceive(puzzle, video)
     return trace(puzzle, reading.states, speed_limit(len(puzzle.solution), len(reading.readable))).moves

@@ -225,6 +225,10 @@ def _prepare_row(index: int, row: Mapping[str, Any], ctx: dict[str, Any]) -> tup
         puzzle = json.loads(text)
         if not isinstance(puzzle, dict):
             raise TypeError(f"puzzle JSON must be an object, got {type(puzzle).__name__}")
+        try:
+            get_task(task).puzzle_from_dict(puzzle)
+        except (KeyError, IndexError) as error:
+            raise ValueError(f"puzzle JSON does not describe a {task} puzzle: {error!r}") from error
         if ctx["video_column"]:
             if ctx["video_column"] not in row or row[ctx["video_column"]] in (None, ""):
                 raise ValueError(f"row has no value in column {ctx['video_column']!r}")
@@ -233,9 +237,8 @@ def _prepare_row(index: int, row: Mapping[str, Any], ctx: dict[str, Any]) -> tup
             reference = row.get("video")
             if not reference:
                 raise ValueError("row has no 'video' value")
-            path = resolve_inside(
-                ctx["data_root"], reference
-            )  # rejects escapes even when only the name is used
+            # checked even when only the file name is used, so a row cannot point outside the data root
+            path = resolve_inside(ctx["data_root"], reference)
             if ctx["index"] is not None:
                 path = _find_video(output_name_for_row(row), *ctx["index"])
         result.video = str(path)

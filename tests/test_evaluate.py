@@ -146,6 +146,7 @@ def test_bad_rows_and_videos_are_reported_and_the_run_continues(dataset, tmp_pat
         "not an object": good | {"puzzle": "[1, 2]"},
         "unknown task": good | {"task_type": "chess"},
         "no puzzle": good | {"puzzle": ""},
+        "incomplete puzzle": good | {"puzzle": '{"seed": 3}'},
     }
     csv_path = _write_csv(root / "metadata.csv", list(cases.values()))
     with csv_path.open("a") as file:
@@ -169,8 +170,8 @@ def test_bad_rows_and_videos_are_reported_and_the_run_continues(dataset, tmp_pat
     ):
         assert errors[name].startswith("malformed row"), (name, errors[name])
     assert report.rows[0].success
-    assert report.overall.rows == 12 and report.overall.errors == 11
-    assert report.overall.success_rate == pytest.approx(1 / 12)
+    assert report.overall.rows == 13 and report.overall.errors == 12
+    assert report.overall.success_rate == pytest.approx(1 / 13)
     assert "unknown" not in report.per_task or report.per_task["unknown"].errors >= 1
     assert "more rows not scored" in report.format()
 

@@ -237,6 +237,7 @@ def judge(
     frame of each state) only makes the reason name a frame instead of a move number.
     """
     oracle_cells = frozenset(puzzle.cell(s[0]) for s in puzzle.oracle_states)
+    states = [(int(player), tuple(sorted(int(b) for b in boxes))) for player, boxes in states]
     if not states:
         components = dict.fromkeys(WEIGHTS, 0.0)
         return make_verdict(

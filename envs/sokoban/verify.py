@@ -22,7 +22,9 @@ from envs.sokoban.constants import (
     MIN_MARGIN,
     PALETTE,
     PLAYER,
+    SAMPLE_GRID,
     SAMPLE_RADIUS,
+    START_GRACE_FRAMES,
     TARGET,
     WALL,
 )
@@ -48,8 +50,9 @@ _OBJECT[PLAYER] = 2
 class Reading:
     """What perception saw. labels: int (T, rows*cols); confidence: float (T,) the smallest label margin
     per frame; readable: bool (T,); states: distinct consecutive readable states with ``frames``, the
-    first frame index of each; layout_preserved: share of readable frames whose walls/targets match;
-    ending_problem: why the last frame is not a readable state ("" if it is)."""
+    first frame index of each (the puzzle's start is put first at frame 0 when only the first
+    ``START_GRACE_FRAMES`` frames were unreadable); layout_preserved: share of readable frames whose
+    walls/targets match; ending_problem: why the last frame is not a readable state ("" if it is)."""
 
     labels: np.ndarray
     confidence: np.ndarray
@@ -66,7 +69,7 @@ def perceive(puzzle: Puzzle, video: VideoLike) -> Reading:
     geometry = BoardGeometry(puzzle.rows, puzzle.cols, video.shape[1], video.shape[2])
     bounds = locate_board(video, geometry)
     colours = normalised_colours(
-        video, geometry, bounds, geometry.cell_centres(), radius=SAMPLE_RADIUS, size=2
+        video, geometry, bounds, geometry.cell_centres(), radius=SAMPLE_RADIUS, size=SAMPLE_GRID
     )
     labels, margin = classify_colours(_calibrate(puzzle, colours), np.array(PALETTE))
     confidence = margin.min(axis=1)
@@ -90,6 +93,11 @@ def perceive(puzzle: Puzzle, video: VideoLike) -> Reading:
     players_at = np.argmax(seen == 2, axis=1).tolist()
     boxes_at = np.nonzero(seen == 1)[1].reshape(len(frames), puzzle.num_boxes).tolist()
     states = [(player, tuple(boxes)) for player, boxes in zip(players_at, boxes_at)]
+    frames = frames.tolist()
+    if frames and 0 < frames[0] <= START_GRACE_FRAMES and states[0] != puzzle.start:
+        # The first frame is given to the model and is the start; if noise made it unreadable, the
+        # rules judge the first readable state as a move from the start rather than as a wrong start.
+        states, frames = [puzzle.start, *states], [0, *frames]
 
     last = len(video) - 1
     if readable[last]:
@@ -101,7 +109,7 @@ def perceive(puzzle: Puzzle, video: VideoLike) -> Reading:
         )
     else:
         ending = "the last frame does not show a readable board (no single player or ambiguous colours)"
-    return Reading(labels, confidence, readable, states, frames.tolist(), layout_preserved, ending)
+    return Reading(labels, confidence, readable, states, frames, layout_preserved, ending)
 
 
 def _calibrate(puzzle: Puzzle, colours: np.ndarray) -> np.ndarray:
@@ -117,8 +125,9 @@ def _calibrate(puzzle: Puzzle, colours: np.ndarray) -> np.ndarray:
     wall_seen = np.median(colours[:, walls], axis=1)[:, None, :]  # (T, 1, 3)
     floor_seen = np.median(colours[:, floor], axis=1)[:, None, :]
     wall_drawn, floor_drawn = np.array(PALETTE[WALL]) / 255.0, np.array(PALETTE[FLOOR]) / 255.0
-    span_seen = floor_seen - wall_seen
-    span_seen = np.where(np.abs(span_seen) < 0.05, 0.05, span_seen)  # a flat frame stays unreadable
+    # Floor is drawn brighter than wall in every channel; a flat or inverted frame must stay unreadable,
+    # never be flipped back into a board.
+    span_seen = np.maximum(floor_seen - wall_seen, 0.05)
     return (wall_drawn + (colours - wall_seen) * (floor_drawn - wall_drawn) / span_seen).astype(np.float32)
 
 

@@ -79,6 +79,42 @@ def test_oracle_video_survives_h264_noise_and_blur(difficulty, frames):
         assert verdict.success, (name, verdict.reason)
 
 
+def test_oracle_video_survives_camera_drift_casts_and_flicker():
+    puzzle = generate(12, "hard")
+    video = render_solution(puzzle, H, W, 33)
+    drift = np.float32([[1.03, 0, -0.02 * W], [0, 1.03, 0.01 * H]])  # 3% zoom, 2% shift
+    gains = np.random.default_rng(1).uniform(0.8, 1.15, (len(video), 1, 1, 1))
+    variants = {
+        "drift": np.stack([cv2.warpAffine(frame, drift, (W, H)) for frame in video]),
+        "cast": np.clip(video * np.array([0.8, 1.0, 1.1]) + 10, 0, 255).astype(np.uint8),
+        "flicker": np.clip(video * gains, 0, 255).astype(np.uint8),
+    }
+    for name, variant in variants.items():
+        verdict = verify(puzzle, variant)
+        assert verdict.success, (name, verdict.reason)
+
+
+def test_artifacts_never_rescue_a_jump_cut():
+    puzzle = generate(14, "medium")
+    video = render_solution(puzzle, H, W, 33)
+    cut = np.concatenate([video[:10], video[-10:]])
+    noisy = np.clip(cut + np.random.default_rng(2).normal(0.0, 8.0, cut.shape), 0, 255).astype(np.uint8)
+    for variant in (cut, h264_round_trip(cut), noisy):
+        assert not verify(puzzle, variant).success
+
+
+def test_an_unreadable_first_frame_counts_as_the_start():
+    puzzle = generate(15, "medium")
+    video = render_solution(puzzle, H, W, 33)
+    garbage = np.random.default_rng(3).integers(0, 256, video[:1].shape, dtype=np.uint8)
+    verdict = verify(puzzle, np.concatenate([garbage, video[1:]]))
+    assert verdict.success, verdict.reason
+    reversed_video = video[::-1].copy()
+    reversed_video[0] = garbage[0]  # ... but then a solved board at frame 1 is a jump, not a start
+    verdict = verify(puzzle, reversed_video)
+    assert not verdict.success and "illegal move at frame 1" in verdict.reason
+
+
 def test_long_solutions_fit_17_frames():
     puzzle = generate(5, "hard", min_moves=60, max_moves=120, max_attempts=400)
     limit = speed_limit(len(puzzle.solution), 17)

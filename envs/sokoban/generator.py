@@ -2,10 +2,11 @@
 
 1. Room: a random walk carves floor (single cells, pairs and 2x2 blocks) inside a ring of walls until
    a drawn share of the interior is open.
-2. Proposal: boxes start on random targets; reverse play (runs of pulls on random reachable boxes)
-   moves them off; the visited state that lies furthest from solved (solver heuristic) wins.
+2. Proposal: boxes start on random targets; a breadth-first reverse play (pulls, from every player
+   region of the solved room) runs for a state budget, and a random state of the deepest layer it
+   reached (the most pushes from solved) is proposed, the player on a random cell of its region.
 3. Confirmation: the push-optimal solver solves the proposal within a node budget; the level is kept
-   if its solution length lies within the requested bounds.
+   if its solution length in moves lies within the requested bounds.
 
 Every loop is bounded; a request that cannot be met raises ``ValueError``.
 """
@@ -31,7 +32,7 @@ from envs.sokoban.constants import (
     TURN_PROBABILITY,
 )
 from envs.sokoban.puzzle import Puzzle, State, level_from_state
-from envs.sokoban.solver import Solver, _bits, _shift
+from envs.sokoban.solver import Solver, cells_of, shift
 
 DIFFICULTIES = tuple(PRESETS)
 _CARVE_SHAPES = (((0, 0),), ((0, 0), (0, 1)), ((0, 0), (1, 0)), ((0, 0), (0, 1), (1, 0), (1, 1)))
@@ -142,7 +143,7 @@ def reverse_play(rng: random.Random, solver: Solver, targets: list[int], node_bu
         following = []
         for box_mask, reach in layer:
             for step, _ in solver.directions:
-                for box in _bits(box_mask & _shift(reach, -step) & _shift(reach, -2 * step)):
+                for box in cells_of(box_mask & shift(reach, -step) & shift(reach, -2 * step)):
                     pulled = box_mask ^ (1 << box) ^ (1 << (box + step))
                     player = 1 << (box + 2 * step)
                     known = regions.setdefault(pulled, [])
@@ -160,7 +161,7 @@ def reverse_play(rng: random.Random, solver: Solver, targets: list[int], node_bu
     if not deepest:
         return None
     box_mask, region = rng.choice(deepest)
-    return rng.choice(_bits(region)), tuple(_bits(box_mask))
+    return rng.choice(cells_of(region)), tuple(cells_of(box_mask))
 
 
 def generate(

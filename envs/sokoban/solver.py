@@ -20,12 +20,12 @@ import numpy as np
 INFINITY = 1 << 30
 
 
-def _shift(mask: int, offset: int) -> int:
+def shift(mask: int, offset: int) -> int:
     """Move every bit of ``mask`` by ``offset`` cells (positive: towards higher indices)."""
     return mask << offset if offset > 0 else mask >> -offset
 
 
-def _bits(mask: int) -> list[int]:
+def cells_of(mask: int) -> list[int]:
     """Cell indices of the set bits of ``mask``."""
     cells = []
     while mask:
@@ -97,7 +97,7 @@ class Solver:
         cached = self._h_cache.get(boxes)
         if cached is not None:
             return cached
-        rows = [self.distance[b] for b in _bits(boxes)]
+        rows = [self.distance[b] for b in cells_of(boxes)]
         if len(rows) == 1:
             value = min(rows[0])
         elif len(rows) <= 4:
@@ -162,8 +162,8 @@ class Solver:
             g = 1 - negative_g
             open_cells = free & self.live
             for step, _ in self.directions:
-                pushable = box_mask & _shift(reach, step) & _shift(open_cells, -step)
-                for box in _bits(pushable):
+                pushable = box_mask & shift(reach, step) & shift(open_cells, -step)
+                for box in cells_of(pushable):
                     moved = box + step
                     next_boxes = box_mask ^ (1 << box) ^ (1 << moved)
                     if self.frozen(moved, next_boxes):

@@ -47,6 +47,8 @@ class Solver:
     """
 
     def __init__(self, walls: np.ndarray, targets: np.ndarray) -> None:
+        if not (walls[0].all() and walls[-1].all() and walls[:, 0].all() and walls[:, -1].all()):
+            raise ValueError("the solver needs the room's outer ring to be walls (bit shifts must not wrap)")
         self.rows, self.cols = walls.shape
         self.size = self.rows * self.cols
         self.is_wall = walls.ravel().tolist()

@@ -18,41 +18,44 @@ NODE_BUDGET = 20_000  # solver nodes per uniqueness check; running out rejects t
 TOTAL_NODE_BUDGET = 600_000  # solver nodes per generate() call, over all attempts
 
 # --- Colours (RGB, 0..255) ------------------------------------------------------------------------
-# Pipe colours, most distinct first (a puzzle with k colours uses the first k). Every pair, and every
-# colour against the floor, is at least 0.32 apart in RGB scaled to [0, 1]; none is pure white or black.
+# Pipe colours, most distinct first (a puzzle with k colours uses the first k). All are bright, so that
+# no colour is a darkened version of another: blur and compression blend a thin pipe tip with the dark
+# floor, and a colour may dim to 55% of itself towards the floor and still stay at least 0.2 (in RGB
+# scaled to [0, 1]) from every other colour and from the floor. None is pure white or black.
 PALETTE: tuple[tuple[int, int, int], ...] = (
     (230, 30, 30),  # red
-    (20, 150, 40),  # green
-    (40, 80, 240),  # blue
-    (240, 225, 30),  # yellow
-    (250, 140, 20),  # orange
-    (40, 220, 230),  # cyan
-    (230, 40, 210),  # magenta
-    (130, 50, 170),  # purple
-    (165, 95, 25),  # brown
-    (190, 190, 195),  # silver
-    (160, 240, 90),  # lime
-    (255, 140, 200),  # pink
-    (20, 130, 130),  # teal
-    (120, 170, 250),  # sky blue
-    (210, 170, 100),  # tan
-    (120, 20, 50),  # maroon
+    (30, 190, 50),  # green
+    (30, 80, 255),  # blue
+    (250, 235, 60),  # yellow
+    (255, 150, 0),  # orange
+    (240, 40, 220),  # magenta
+    (0, 225, 235),  # cyan
+    (180, 180, 190),  # silver
+    (100, 180, 255),  # sky blue
+    (130, 40, 250),  # violet
+    (255, 160, 130),  # salmon
+    (255, 30, 130),  # rose
+    (0, 250, 150),  # spring green
+    (255, 150, 210),  # pink
+    (190, 160, 255),  # lavender
+    (200, 240, 0),  # chartreuse
 )
 COLOUR_NAMES: tuple[str, ...] = (
-    "red", "green", "blue", "yellow", "orange", "cyan", "magenta", "purple",
-    "brown", "silver", "lime", "pink", "teal", "sky blue", "tan", "maroon",
+    "red", "green", "blue", "yellow", "orange", "magenta", "cyan", "silver",
+    "sky blue", "violet", "salmon", "rose", "spring green", "pink", "lavender", "chartreuse",
 )
 FLOOR_RGB = (40, 40, 48)  # empty cells: dark slate, so every pipe colour stands out
 GRID_RGB = (80, 80, 94)  # grid lines between cells
 
 # --- Drawing, as a share of a cell ------------------------------------------------------------------
 ENDPOINT_RADIUS = 0.36  # endpoint discs
-STROKE_WIDTH = 0.42  # pipes: thick strokes through the cell centres
+STROKE_WIDTH = 0.5  # pipes: thick strokes through the cell centres
 GRID_LINE_WIDTH = 0.05
 HOLD_FRACTION = 0.1  # the oracle holds the solved board for the last 10% of the transitions
 
 # --- Perception -------------------------------------------------------------------------------------
 SAMPLE_RADIUS = 0.1  # 2x2 samples at +-this (cells) around each cell centre, well inside the stroke
+GAIN_RANGE = 0.3  # the endpoint-calibrated gain per channel stays within 1 +- this
 MIN_MARGIN = 0.2  # a frame is readable only if every cell's colour is at least this unambiguous
 
 # --- Rules ------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 from envs.flowfree.constants import (
@@ -70,18 +71,22 @@ def _same_colour_links(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return across, down
 
 
-def _spread(seeds: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.ndarray:
-    """Cells joined to ``seeds`` (bool (S, N, N)) through same-colour links, per state."""
-    reach = seeds.copy()
-    for _ in range(reach.shape[1] * reach.shape[2]):
-        before = reach.copy()
-        reach[:, :, 1:] |= reach[:, :, :-1] & across
-        reach[:, :, :-1] |= reach[:, :, 1:] & across
-        reach[:, 1:, :] |= reach[:, :-1, :] & down
-        reach[:, :-1, :] |= reach[:, 1:, :] & down
-        if np.array_equal(before, reach):
-            break
-    return reach
+def _components(states: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """int32 (S, N, N): a label per same-colour 4-connected group of filled cells (0 for empty cells),
+    unique over all states.
+
+    Cells sit on the odd pixels of a (2N+1)-wide mask and each same-colour link lights the pixel
+    between its two cells, so one binary connected-components pass labels every state at once (the
+    zero border rows keep the stacked states apart).
+    """
+    frames, n = states.shape[0], states.shape[1]
+    mask = np.zeros((frames, 2 * n + 1, 2 * n + 1), dtype=np.uint8)
+    mask[:, 1::2, 1::2] = states != EMPTY
+    mask[:, 1::2, 2:-1:2] = across
+    mask[:, 2:-1:2, 1::2] = down
+    _, labels = cv2.connectedComponents(mask.reshape(frames * (2 * n + 1), 2 * n + 1), connectivity=4,
+                                        ltype=cv2.CV_32S)
+    return labels.reshape(frames, 2 * n + 1, 2 * n + 1)[:, 1::2, 1::2]
 
 
 def shape_problems(puzzle: FlowFreePuzzle, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -99,20 +104,22 @@ def shape_problems(puzzle: FlowFreePuzzle, states: np.ndarray) -> tuple[np.ndarr
     degree[:, :-1, :] += down
     endpoints = puzzle.endpoint_mask
     branching = (states != EMPTY) & (degree > np.where(endpoints, 1, 2))
-    reach = _spread(endpoints & (states == puzzle.start_grid), across, down)
-    floating = (states != EMPTY) & ~reach & ~endpoints
+    labels = _components(states, across, down)
+    anchored = np.zeros(int(labels.max()) + 1, dtype=bool)
+    anchored[labels[endpoints & (states == puzzle.start_grid)]] = True
+    anchored[0] = False
+    floating = (states != EMPTY) & ~anchored[labels] & ~endpoints
     return branching, floating
 
 
 def joined_colours(puzzle: FlowFreePuzzle, state: np.ndarray) -> np.ndarray:
     """bool (num_colors,): whether each colour's endpoints are joined by a run of its colour."""
-    state = state[None]
-    seeds = np.zeros(state.shape, dtype=bool)
-    firsts = [a for a, _ in puzzle.endpoints]
-    for colour, (r, c) in enumerate(firsts):
-        seeds[0, r, c] = state[0, r, c] == colour
-    reach = _spread(seeds, *_same_colour_links(state))[0]
-    return np.array([reach[b] and state[0][b] == colour for colour, (_, b) in enumerate(puzzle.endpoints)])
+    states = np.asarray(state)[None]
+    labels = _components(states, *_same_colour_links(states))[0]
+    return np.array([
+        state[a] == colour and state[b] == colour and labels[a] == labels[b]
+        for colour, (a, b) in enumerate(puzzle.endpoints)
+    ], dtype=bool)
 
 
 def _name(colour: int) -> str:

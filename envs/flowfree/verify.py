@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from envs.board import classify_colours, locate_board, normalised_colours
-from envs.flowfree.constants import FLOOR_RGB, MIN_MARGIN, PALETTE, SAMPLE_RADIUS
+from envs.flowfree.constants import FLOOR_RGB, GAIN_RANGE, MIN_MARGIN, PALETTE, SAMPLE_RADIUS
 from envs.flowfree.puzzle import FlowFreePuzzle
 from envs.flowfree.render import geometry_for
 from envs.flowfree.rules import judge
@@ -64,12 +64,34 @@ def _vote(states: np.ndarray) -> np.ndarray:
     return out
 
 
+def _endpoint_gain(puzzle: FlowFreePuzzle, colours: np.ndarray) -> np.ndarray:
+    """Per-channel gain (3,) that maps the endpoints' colours onto their drawn colours.
+
+    The black/white normalisation leans on the thin white border, which blur and compression dim (so
+    every colour reads too bright). The endpoints' positions and colours are known from the puzzle:
+    the median over all frames and endpoints of seen / drawn, on channels the drawn colour fills at
+    least half-way, is one gain per channel for the whole video, clamped to +-GAIN_RANGE. A few
+    endpoints that changed colour cannot move a median, and no gain in range turns one palette
+    colour into another.
+    """
+    drawn = np.array(PALETTE[: puzzle.num_colors], dtype=np.float32)[puzzle.start_grid[puzzle.endpoint_mask]] / 255.0
+    seen = colours[:, puzzle.endpoint_mask.ravel()]  # (T, E, 3)
+    gain = np.ones(3, dtype=np.float32)
+    for channel in range(3):
+        bright = drawn[:, channel] >= 0.5
+        if bright.any():
+            ratio = np.median(seen[:, bright, channel] / drawn[bright, channel])
+            gain[channel] = 1.0 / np.clip(ratio, 1.0 - GAIN_RANGE, 1.0 + GAIN_RANGE)
+    return gain
+
+
 def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
     """Read a uint8 (T, H, W, 3) video of this puzzle at its own resolution."""
     frames = video.shape[0]
     geometry = geometry_for(puzzle, video.shape[1], video.shape[2])
     bounds = locate_board(video, geometry)
     colours = normalised_colours(video, geometry, bounds, geometry.cell_centres(), radius=SAMPLE_RADIUS, size=2)
+    colours *= _endpoint_gain(puzzle, colours)
     labels, margin = classify_colours(colours, _palette(puzzle.num_colors))
     confidence = margin.min(axis=1)
     readable = bounds.found & (confidence >= MIN_MARGIN)

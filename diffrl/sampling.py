@@ -60,11 +60,20 @@ class SamplingPlan:
 class Rollout:
     """A batch of B sampled trajectories; ``L`` = the plan's loss steps."""
 
-    latents: torch.Tensor  # (B, L, *latent_shape): x_j before each loss step
-    next_latents: torch.Tensor  # (B, L, *latent_shape): x_{j+1} after it
+    trajectory: torch.Tensor  # (B, L + 1, *latent_shape): x_0 .. x_L, the states around the loss steps
     log_probs: torch.Tensor  # (B, L) float32: log-prob of x_{j+1} when sampled
     final: torch.Tensor  # (B, *latent_shape): the sampled clean latents
     guidance: torch.Tensor  # (B,) float32
+
+    @property
+    def latents(self) -> torch.Tensor:
+        """(B, L, *latent_shape): x_j before each loss step (a view)."""
+        return self.trajectory[:, :-1]
+
+    @property
+    def next_latents(self) -> torch.Tensor:
+        """(B, L, *latent_shape): x_{j+1} after it (a view)."""
+        return self.trajectory[:, 1:]
 
     @staticmethod
     def concatenate(rollouts: list[Rollout]) -> Rollout:
@@ -77,7 +86,10 @@ def sample_generators(seeds: list[int], device: torch.device | str = "cpu") -> l
 
 
 def _draw(generators: list[torch.Generator], shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
-    return torch.stack([torch.randn(shape, generator=g, dtype=torch.float32) for g in generators]).to(device)
+    noise = torch.empty((len(generators), *shape), dtype=torch.float32)
+    for row, generator in zip(noise, generators):
+        torch.randn(shape, generator=generator, out=row)
+    return noise.to(device)
 
 
 @torch.no_grad()
@@ -94,14 +106,16 @@ def rollout(
                          for i, g in enumerate(generators)])
     device = latents.device
     guidance = torch.as_tensor(guidance, dtype=torch.float32, device=device).expand(b).clone()
-    given = policy.given_mask(latents).expand_as(latents)
+    given = policy.given_mask(latents)  # broadcastable, e.g. (1, 1, T, 1, 1): cheap to invert and count
     given_values = latents.clone()
     counted = ~given
-    stored_x, stored_next, stored_log_probs = [], [], []
+    trajectory = latents.new_empty((b, plan.num_loss_steps + 1, *latents.shape[1:]))
+    trajectory[:, 0] = latents
+    log_probs = latents.new_zeros((b, plan.num_loss_steps))
     sigmas = plan.sigmas.to(device)
     for j in range(plan.num_steps):
-        sigma, sigma_next = sigmas[j].expand(b), sigmas[j + 1].expand(b)
-        v = policy.velocity(latents, sigma, conditions, guidance)
+        sigma, sigma_next = sigmas[j], sigmas[j + 1]  # 0-dim: one sigma for the whole batch
+        v = policy.velocity(latents, sigma.expand(b), conditions, guidance)
         if j < plan.num_sde_steps:
             noise = _draw(generators, tuple(latents.shape[1:]), device)
             next_latents, log_prob, _, _ = sde_step(
@@ -111,18 +125,10 @@ def rollout(
             next_latents, log_prob = ode_step(latents, v, sigma, sigma_next), None
         next_latents = torch.where(given, given_values, next_latents)
         if j < plan.num_loss_steps:
-            stored_x.append(latents)
-            stored_next.append(next_latents)
-            stored_log_probs.append(log_prob)
+            trajectory[:, j + 1] = next_latents
+            log_probs[:, j] = log_prob
         latents = next_latents
-    shape = (b, 0, *latents.shape[1:])
-    return Rollout(
-        latents=torch.stack(stored_x, dim=1) if stored_x else latents.new_zeros(shape),
-        next_latents=torch.stack(stored_next, dim=1) if stored_next else latents.new_zeros(shape),
-        log_probs=torch.stack(stored_log_probs, dim=1) if stored_log_probs else latents.new_zeros((b, 0)),
-        final=latents,
-        guidance=guidance,
-    )
+    return Rollout(trajectory=trajectory, log_probs=log_probs, final=latents, guidance=guidance)
 
 
 def step_log_prob(
@@ -138,12 +144,9 @@ def step_log_prob(
     """Re-score a stored step under the current policy: ``(log_prob (B,), mean, std)``, with grad."""
     b = latents.shape[0]
     sigma_t = torch.as_tensor(sigma, dtype=torch.float32, device=latents.device).expand(b)
-    sigma_next_t = torch.as_tensor(sigma_next, dtype=torch.float32, device=latents.device).expand(b)
     v = policy.velocity(latents, sigma_t, conditions, guidance)
-    counted = ~policy.given_mask(latents).expand_as(latents)
-    _, log_prob, mean, std = sde_step(
-        latents, v, sigma_t, sigma_next_t, coefficient, prev_sample=next_latents, mask=counted
-    )
+    counted = ~policy.given_mask(latents)
+    _, log_prob, mean, std = sde_step(latents, v, sigma, sigma_next, coefficient, prev_sample=next_latents, mask=counted)
     return log_prob, mean, std
 
 

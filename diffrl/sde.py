@@ -49,16 +49,33 @@ def _per_sample(value: torch.Tensor | float, like: torch.Tensor, name: str) -> t
     return tensor.reshape(-1, *([1] * (like.ndim - 1)))
 
 
-def masked_mean(values: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean over all but the batch dimension: (B, ...) -> (B,), counting only ``mask`` (if given)."""
+def _masked_reduce(values: torch.Tensor, mask: torch.Tensor | None, square: bool) -> torch.Tensor:
+    """Mean of ``values`` (or of ``values**2``) over all but the batch dim, counting only ``mask``.
+
+    The dims the mask broadcasts over are reduced first (one pass, no full-size temporary), then the
+    small result is masked: a first-frame mask (1, 1, T, 1, 1) costs almost nothing.
+    """
     dims = tuple(range(1, values.ndim))
     if mask is None:
-        return values.mean(dim=dims)
-    mask = mask.expand_as(values)
-    count = mask.sum(dim=dims)
+        mask = torch.ones((1,) * values.ndim, dtype=torch.bool, device=values.device)
+    mask = mask.reshape((1,) * (values.ndim - mask.ndim) + tuple(mask.shape))
+    if mask.ndim != values.ndim or any(m not in (1, n) for m, n in zip(mask.shape, values.shape)):
+        raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to {tuple(values.shape)}")
+    spread = tuple(d for d in dims if mask.shape[d] == 1 and values.shape[d] != 1)
+    if square:
+        reduced = torch.linalg.vector_norm(values, dim=spread, keepdim=True).square() if spread else values.square()
+    else:
+        reduced = values.sum(dim=spread, keepdim=True) if spread else values
+    repeat = math.prod(values.shape[d] for d in spread)
+    count = mask.sum(dim=dims).expand(values.shape[0]) * repeat
     if bool((count == 0).any()):
         raise ValueError("mask counts no element for some sample")
-    return torch.where(mask, values, torch.zeros((), dtype=values.dtype, device=values.device)).sum(dim=dims) / count
+    return (reduced * mask.to(reduced.dtype)).sum(dim=dims) / count
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over all but the batch dimension: (B, ...) -> (B,), counting only ``mask`` (if given)."""
+    return _masked_reduce(values, mask, square=False)
 
 
 def sde_noise_std(std: torch.Tensor, sigma: torch.Tensor | float, sigma_next: torch.Tensor | float) -> torch.Tensor:
@@ -98,23 +115,34 @@ def sde_step(
     x, v = x.float(), v.float()
     if x.shape != v.shape:
         raise ValueError(f"x and v must have the same shape, got {tuple(x.shape)} and {tuple(v.shape)}")
+    shared = all(not torch.is_tensor(s) or s.ndim == 0 for s in (sigma, sigma_next))  # one sigma for the batch
     sigma = _per_sample(sigma, x, "sigma")
     sigma_next = _per_sample(sigma_next, x, "sigma_next")
     _check_sigmas(sigma, sigma_next)
     dt = sigma_next - sigma
     std = coefficient * torch.sqrt(sigma / torch.where(sigma >= 1, 1 - sigma_next, 1 - sigma))
-    mean = x + dt * (v + std**2 / (2 * sigma) * (x + (1 - sigma) * v))
+    # mean = x + dt * (v + std^2 / (2 sigma) * (x + (1 - sigma) v)), with per-sample factors folded:
+    correction = std**2 / (2 * sigma)
+    x_factor, v_factor = 1 + correction * dt, dt * (1 + correction * (1 - sigma))
     noise_std = std * torch.sqrt(-dt)
+    if shared:  # scalar factors: fewer full-size passes and temporaries (this is the sampler's hot loop)
+        mean = torch.mul(x, float(x_factor.flatten()[0])).add_(v, alpha=float(v_factor.flatten()[0]))
+    else:
+        mean = x * x_factor + v * v_factor
     if prev_sample is not None:
         x_next = prev_sample.float()
     else:
         if noise is None:
             noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=torch.float32)
-        x_next = mean + noise_std * noise.float()
+        noise = noise.float()
+        x_next = torch.add(mean, noise, alpha=float(noise_std.flatten()[0])) if shared else mean + noise * noise_std
     if coefficient == 0:
         return x_next, torch.zeros(x.shape[0], device=x.device), mean, std
-    log_prob = -((x_next.detach() - mean) ** 2) / (2 * noise_std**2) - torch.log(noise_std) - LOG_SQRT_2PI
-    return x_next, masked_mean(log_prob, mask), mean, std
+    # log N(x_next; mean, noise_std^2) = -z^2 / 2 - log(noise_std) - log(sqrt(2 pi)), z = (x_next - mean) / noise_std;
+    # a freshly sampled x_next has z = noise exactly.
+    z = noise if prev_sample is None else (x_next.detach() - mean) / noise_std
+    log_prob = -0.5 * _masked_reduce(z, mask, square=True) - (torch.log(noise_std) + LOG_SQRT_2PI).reshape(-1)
+    return x_next, log_prob, mean, std
 
 
 def ode_step(

@@ -62,7 +62,7 @@ def flow_matching_loss(
 ) -> torch.Tensor:
     """Per-sample flow-matching loss (B,) on the generated (not given) elements."""
     view = sigmas.reshape(-1, *([1] * (clean.ndim - 1))).to(clean.device)
-    given = policy.given_mask(clean).expand_as(clean)
+    given = policy.given_mask(clean)
     noisy = torch.where(given, clean, (1 - view) * clean + view * noise)
     target = noise - clean
     predicted = policy.velocity(noisy, sigmas.to(clean.device), conditions, 1.0)

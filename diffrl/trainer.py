@@ -203,7 +203,7 @@ class GRPOTrainer:
                         if grpo.kl_coefficient > 0:
                             with torch.no_grad(), self.policy.reference():
                                 _, ref_mean, _ = step_log_prob(self.policy, *args)
-                            given = self.policy.given_mask(mean).expand_as(mean)
+                            given = self.policy.given_mask(mean)
                             kl = kl_on_means(mean, ref_mean, sde_noise_std(std, sigmas[j], sigmas[j + 1]), ~given)
                         per_sample = loss + grpo.kl_coefficient * kl
                         scale = weight * acc.num_processes / (global_count * num_loss)

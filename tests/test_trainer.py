@@ -162,3 +162,47 @@ def test_config_expands_environment_variables_and_reads_yaml(tmp_path, monkeypat
     monkeypatch.delenv("OUTPUT_ROOT")
     with pytest.raises(ValueError, match="OUTPUT_ROOT is not set"):
         load_config(path)
+
+
+def maze_items(count: int):
+    from diffrl.data import SeedPromptSource
+
+    source = SeedPromptSource(["maze"], "easy", (0, 1000), 0, {"maze": {"size": [4, 4]}})
+    return source, [source.item(i) for i in range(count)]
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_env_reward_scores_oracle_videos_as_successes(num_workers):
+    source, items = maze_items(2)
+    videos = source.solution_videos(items, 48, 48, 7)
+    reward = make_reward("maze_success", num_workers=num_workers)
+    try:
+        good = reward(videos, items)
+        frozen = reward(np.repeat(videos[:, :1], 7, axis=1), items)
+    finally:
+        reward.close()
+    assert good.rewards.tolist() == [1.0, 1.0] and good.success.all()
+    assert (frozen.rewards < 1.0).all() and not frozen.success.any()
+    assert set(good.components) and all(name.startswith("maze/") for name in good.components)
+    pure = make_reward("combined_pure_success")(np.repeat(videos[:, :1], 7, axis=1), items)
+    assert pure.rewards.tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="got a 'maze' puzzle"):
+        make_reward("sokoban_success")(videos, items)
+
+
+def test_cli_trains_then_samples(tmp_path, capsys):
+    from diffrl.cli import main
+
+    config = tiny_config(tmp_path, policy={"height": 48, "width": 48, "num_frames": 5},
+                         data={"tasks": ["maze"], "difficulty": "easy", "task_kwargs": {"maze": {"size": [4, 4]}}},
+                         run={"max_steps": 1, "name": "cli"}, grpo={"group_size": 2, "prompts_per_step": 1})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config.to_dict()))
+    assert main(["train", str(path)]) == 0
+    assert main(["train", str(path), "--resume", str(tmp_path / "cli"), "--max-steps", "2"]) == 0
+    assert latest_checkpoint(tmp_path / "cli").name == "checkpoint-000002"
+    out = tmp_path / "samples"
+    assert main(["sample", str(tmp_path / "cli"), "--task", "maze", "--difficulty", "easy", "--seeds", "3", "4",
+                 "--task-kwargs", '{"size": [4, 4]}', "--steps", "4", "--out", str(out)]) == 0
+    assert len(list(out.glob("*.mp4"))) == 2 and "success rate" in capsys.readouterr().out
+    assert main(["train", str(tmp_path / "missing.yaml")]) == 2

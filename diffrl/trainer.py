@@ -92,8 +92,10 @@ class GRPOTrainer:
         self.plan = SamplingPlan.create(
             grpo.num_inference_steps, shift, grpo.sde_cutoff_ratio, grpo.loss_steps, grpo.sde_coefficient
         )
+        # The module first, then the optimizer on its (possibly re-wrapped) parameters: works for DDP and FSDP.
+        self.policy.module = acc.prepare(self.policy.module)
         self.optimizer, self.scheduler = make_optimizer(self.policy, config)
-        self.policy.module, self.optimizer = acc.prepare(self.policy.module, self.optimizer)
+        self.optimizer = acc.prepare(self.optimizer)
         self.parameters = self.policy.trainable_parameters()
         self.ema = EMA(self.parameters, config.optim.ema_decay) if config.optim.ema_decay else None
         self.step, self.cursor = 0, 0

@@ -331,3 +331,14 @@ def test_rule_breaking_video_scores_below_the_honest_partial_video():
     assert cheat_verdict.reward < honest_verdict.reward
     assert frozen_verdict.reward < honest_verdict.reward
     assert set(honest_verdict.components) == set(WEIGHTS)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_path_cells_count_only_along_the_legal_prefix_from_the_start(seed):
+    from envs.sokoban.rules import judge
+
+    puzzle = generate(seed, "easy")
+    oracle = judge(puzzle, puzzle.oracle_states)
+    assert oracle.predicted_cells == oracle.oracle_cells
+    assert judge(puzzle, puzzle.oracle_states[::-1]).predicted_cells == frozenset()

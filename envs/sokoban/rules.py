@@ -164,7 +164,7 @@ class Trajectory:
     transitions: int
     first_illegal: int | None  # index of the first illegal transition (states[i] -> states[i + 1])
     illegal_reason: str
-    player_cells: frozenset[tuple[int, int]]  # every cell the player visited, explained walks included
+    player_cells: frozenset[tuple[int, int]]  # cells the player visited on the legal prefix, walks included
 
 
 def trace(puzzle: Puzzle, states: list[State], limit: int = 1) -> Trajectory:
@@ -175,18 +175,17 @@ def trace(puzzle: Puzzle, states: list[State], limit: int = 1) -> Trajectory:
     for index, (before, after) in enumerate(itertools.pairwise(states)):
         possible = not problems[index] and not problems[index + 1]
         path = explain(puzzle, before, after, limit, checked=True) if possible else None
-        cells.add(after[0])
         if path is None:
             if first is None:
                 first = index
                 reason = problems[index + 1] or problems[index] or _describe(puzzle, before, after, limit)
             continue
         legal += 1
-        player = before[0]
-        for letter in path.lower():
-            player += puzzle.offsets[letter]
-            cells.add(player)
-        if first is None:
+        if first is None:  # like the maze, path cells count only along the legal prefix
+            player = before[0]
+            for letter in path.lower():
+                player += puzzle.offsets[letter]
+                cells.add(player)
             moves.append(path)
     inside = frozenset(puzzle.cell(c) for c in cells if 0 <= c < puzzle.rows * puzzle.cols)
     return Trajectory("".join(moves), legal, max(len(states) - 1, 0), first, reason, inside)
@@ -279,7 +278,12 @@ def judge(
     )
     reason = next((message for ok, message in checks if not ok), "")
     return make_verdict(
-        not reason, components, WEIGHTS, reason, predicted_cells=path.player_cells, oracle_cells=oracle_cells
+        not reason,
+        components,
+        WEIGHTS,
+        reason,
+        predicted_cells=path.player_cells if start_correct else frozenset(),
+        oracle_cells=oracle_cells,
     )
 
 

@@ -5,13 +5,15 @@
     diffrl sample CHECKPOINT --task maze --seeds 0 1 2 --out DIR     mp4s (and verdicts) for given puzzles
     diffrl data ...                           export a dataset (envs.export; same arguments as `python -m envs export`)
     diffrl eval ...                           score a folder of videos (envs.evaluate; as `python -m envs score`)
+    diffrl demo [--out DIR]                   the CPU demo: SFT, then GRPO vs continued SFT on held-out mazes
 
-Each subcommand is an (add_arguments, run) pair in ``COMMANDS``; new ones (e.g. ``demo``) plug in there.
+Each subcommand is an (add_arguments, run) pair in ``COMMANDS``; new ones plug in there.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -111,18 +113,14 @@ def run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _envs_command(name: str) -> tuple[Callable, Callable]:
-    """Arguments and runner of an ``envs.cli`` subcommand, imported only when used."""
+def _lazy_command(module: str, name: str) -> tuple[Callable, Callable]:
+    """``add_<name>_arguments`` and ``run_<name>`` of ``module``, imported only when the command is used."""
 
     def add(parser: argparse.ArgumentParser) -> None:
-        from envs import cli
-
-        getattr(cli, f"add_{name}_arguments")(parser)
+        getattr(importlib.import_module(module), f"add_{name}_arguments")(parser)
 
     def run(args: argparse.Namespace) -> int:
-        from envs import cli
-
-        return getattr(cli, f"run_{name}")(args)
+        return getattr(importlib.import_module(module), f"run_{name}")(args)
 
     return add, run
 
@@ -131,8 +129,9 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "sft": (_add_run_arguments, run_sft, "flow-matching SFT of a policy on demonstration videos"),
     "train": (_add_run_arguments, run_train, "Flow-GRPO training against a verifiable reward"),
     "sample": (_add_sample_arguments, run_sample, "sample videos for given puzzle seeds and verify them"),
-    "data": (*_envs_command("export"), "export a dataset: oracle mp4s, first frames, metadata CSVs"),
-    "eval": (*_envs_command("score"), "score a folder of model videos against a metadata CSV"),
+    "data": (*_lazy_command("envs.cli", "export"), "export a dataset: oracle mp4s, first frames, metadata CSVs"),
+    "eval": (*_lazy_command("envs.cli", "score"), "score a folder of model videos against a metadata CSV"),
+    "demo": (*_lazy_command("diffrl.demo", "demo"), "CPU demo: SFT, then GRPO vs continued SFT, held-out table"),
 }
 
 

@@ -39,7 +39,7 @@ from diffrl.policies import build_policy
 from diffrl.policy import FlowPolicy
 from diffrl.sde import masked_mean
 from diffrl.tracking import Tracker, summary_table
-from diffrl.trainer import make_optimizer
+from diffrl.trainer import cpu_seconds_since, make_optimizer
 
 SFT_SUMMARY_KEYS = ("loss", "grad_norm", "lr", "time/step")
 
@@ -186,20 +186,28 @@ class SFTTrainer:
         self.accelerator.wait_for_everyone()
         return target
 
-    def train(self, until_step: int | None = None) -> list[dict[str, Any]]:
-        run, total = self.config.run, self.config.sft.max_steps
+    def train(self, until_step: int | None = None, time_budget_s: float | None = None) -> list[dict[str, Any]]:
+        """Run to ``sft.max_steps``; or stop early after ``until_step``, or once this process has used
+        ``time_budget_s`` CPU seconds (then a checkpoint is written). Returns the metrics history."""
+        run, total, acc = self.config.run, self.config.sft.max_steps, self.accelerator
         stop = total if until_step is None else min(total, until_step)
-        bar = tqdm(total=total, initial=self.step, desc="sft", disable=not self.accelerator.is_main_process)
+        bar = tqdm(total=total, initial=self.step, desc="sft", disable=not acc.is_main_process)
+        started, saved = time.process_time(), True
         while self.step < stop:
             metrics = self.train_step()
             if self.step % run.log_every == 0 or self.step == total:
                 self.tracker.log(self.step, metrics)
-            if self.step % run.save_every == 0 or self.step == total:
+            saved = self.step % run.save_every == 0 or self.step == total
+            if saved:
                 self.save()
             bar.update(1)
             bar.set_postfix(loss=f"{metrics['loss']:.4f}")
+            if time_budget_s is not None and cpu_seconds_since(started, acc) >= time_budget_s:
+                break
         bar.close()
-        if self.step == total and self.accelerator.is_main_process:
+        if not saved:
+            self.save()
+        if acc.is_main_process and (self.step == total or time_budget_s is not None):
             print(f"\nSFT run {run.name}: {self.step} steps\n" + summary_table(self.tracker.history, SFT_SUMMARY_KEYS))
         self.tracker.close()
         return self.tracker.history

@@ -301,11 +301,13 @@ class GRPOTrainer:
         acc.wait_for_everyone()
         return target
 
-    def train(self, until_step: int | None = None) -> list[dict[str, Any]]:
-        """Run to ``run.max_steps`` (or stop early after ``until_step``); returns the metrics history."""
+    def train(self, until_step: int | None = None, time_budget_s: float | None = None) -> list[dict[str, Any]]:
+        """Run to ``run.max_steps``; or stop early after ``until_step``, or once this process has used
+        ``time_budget_s`` CPU seconds (then a checkpoint is written). Returns the metrics history."""
         run, acc = self.config.run, self.accelerator
         stop = self.max_steps if until_step is None else min(self.max_steps, until_step)
         bar = tqdm(total=self.max_steps, initial=self.step, desc="grpo", disable=not acc.is_main_process)
+        started, saved = time.process_time(), True
         while self.step < stop:
             metrics = self.train_step()
             if self.step % run.log_every == 0 or self.step == self.max_steps:
@@ -314,15 +316,26 @@ class GRPOTrainer:
                 shown = min(4, len(self.last_result["videos"]))
                 captions = [f"r{reward:.2f}" for reward in self.last_result["rewards"][:shown]]
                 self.tracker.log_videos(self.step, "samples", self.last_result["videos"][:shown], captions)
-            if self.step % run.save_every == 0 or self.step == self.max_steps:
+            saved = self.step % run.save_every == 0 or self.step == self.max_steps
+            if saved:
                 self.save()
             bar.update(1)
             bar.set_postfix(reward=f"{metrics['reward']:.3f}", success=f"{metrics['success']:.2f}")
+            if time_budget_s is not None and cpu_seconds_since(started, acc) >= time_budget_s:
+                break
         bar.close()
-        if self.step == self.max_steps and acc.is_main_process:
+        if not saved:
+            self.save()
+        if acc.is_main_process and (self.step == self.max_steps or time_budget_s is not None):
             print(f"\nGRPO run {run.name}: {self.step} steps\n" + summary_table(self.tracker.history))
         self.tracker.close()
         return self.tracker.history
 
 
-__all__ = ["GRPOTrainer", "derived_seed", "make_optimizer"]
+def cpu_seconds_since(started: float, accelerator: Accelerator) -> float:
+    """CPU seconds this process used since ``started``, the maximum over ranks (so all ranks stop together)."""
+    spent = torch.tensor([time.process_time() - started], dtype=torch.float64, device=accelerator.device)
+    return float(accelerator.reduce(spent, reduction="max")) if accelerator.num_processes > 1 else float(spent)
+
+
+__all__ = ["GRPOTrainer", "cpu_seconds_since", "derived_seed", "make_optimizer"]

@@ -1,6 +1,8 @@
 """FlowFree verification: oracle videos pass under artifacts; every kind of failure fails for its reason;
 the dense reward cannot be gamed by breaking a rule."""
 
+import itertools
+
 import cv2
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from envs.flowfree import (
     EMPTY,
     generate,
     judge,
+    judge_moves,
     oracle_states,
     perceive,
     render_solution,
@@ -275,3 +278,41 @@ def test_rules_reject_malformed_states():
         judge(puzzle, oracle_states(puzzle, 3), frames=[0, 0, 1])
     with pytest.raises(TypeError, match="FlowFreePuzzle"):
         verify(puzzle.to_dict(), render_solution(puzzle, H, W, 3))
+
+
+# --- the same rules judge pipes written as moves ----------------------------------------------------------
+
+STEP = {(-1, 0): "u", (1, 0): "d", (0, -1): "l", (0, 1): "r"}
+
+
+def _moves(path):
+    return "".join(STEP[(b[0] - a[0], b[1] - a[1])] for a, b in itertools.pairwise(path))
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), difficulty=st.sampled_from(["easy", "medium", "hard"]))
+def test_oracle_moves_succeed_and_broken_moves_fail(seed, difficulty):
+    puzzle = generate(seed, difficulty)
+    moves = [_moves(path) for path in puzzle.paths]
+    assert judge_moves(puzzle, ",".join(moves)).success
+    assert "not full" in judge_moves(puzzle, moves[:-1]).reason
+    # The first pipe reaches its endpoint, then runs on into another neighbour of it: a branch, a
+    # crossing or a trampled endpoint, whatever lies there.
+    last, before = puzzle.paths[0][-1], puzzle.paths[0][-2]
+    beyond = next((last[0] + dr, last[1] + dc) for dr, dc in STEP
+                  if (last[0] + dr, last[1] + dc) != before and 0 <= last[0] + dr < puzzle.size
+                  and 0 <= last[1] + dc < puzzle.size)
+    overrun = [moves[0] + _moves([last, beyond]), *moves[1:]]
+    verdict = judge_moves(puzzle, overrun)
+    assert not verdict.success and verdict.components["process_valid"] == 0.0
+
+
+def test_moves_off_the_board_fail_with_their_reason():
+    puzzle = generate(4, "easy")
+    verdict = judge_moves(puzzle, "u" * 6)
+    assert not verdict.success and "leaves the board" in verdict.reason
+    assert verdict.components["process_valid"] == 0.0
+    with pytest.raises(ValueError, match="udlr|'u'"):
+        judge_moves(puzzle, "uxd")
+    with pytest.raises(ValueError, match="colours"):
+        judge_moves(puzzle, ["u"] * 9)

@@ -2,7 +2,8 @@
 
 Plain functions for batch work: :func:`generate`, :func:`render_first_frame`, :func:`render_solution`,
 :func:`verify`, :func:`prompt`; the rules alone (no pixels) are :func:`judge` over cell-colour states
-(:func:`oracle_states` gives the oracle's); :func:`count_solutions` is the exact solver.
+(:func:`oracle_states` gives the oracle's) and :func:`judge_moves` over pipes written as ``udlr`` moves;
+:func:`count_solutions` is the exact solver.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from envs.flowfree.constants import COLOUR_NAMES, ENV_ID, TASK_NAME
 from envs.flowfree.generator import generate
 from envs.flowfree.puzzle import EMPTY, FlowFreePuzzle, growth_schedule, oracle_states
 from envs.flowfree.render import render_first_frame, render_solution, render_states
-from envs.flowfree.rules import growth_limit, judge
+from envs.flowfree.rules import growth_limit, judge, judge_moves, states_from_moves
 from envs.flowfree.solver import count_solutions, find_solutions
 from envs.flowfree.verify import perceive, verify
 from envs.types import TaskSpec
@@ -57,11 +58,13 @@ __all__ = [
     "growth_limit",
     "growth_schedule",
     "judge",
+    "judge_moves",
     "oracle_states",
     "perceive",
     "prompt",
     "render_first_frame",
     "render_solution",
     "render_states",
+    "states_from_moves",
     "verify",
 ]

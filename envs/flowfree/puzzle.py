@@ -31,6 +31,11 @@ class FlowFreePuzzle:
     paths: tuple[tuple[Cell, ...], ...]
 
     def __post_init__(self) -> None:
+        try:  # normalise lists / numpy ints to tuples of int pairs, so puzzles hash and compare by value
+            paths = tuple(tuple((int(r), int(c)) for r, c in path) for path in self.paths)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"paths must be sequences of (row, col) pairs: {error}") from error
+        object.__setattr__(self, "paths", paths)
         if not isinstance(self.size, (int, np.integer)) or not MIN_SIZE <= self.size <= MAX_SIZE:
             raise ValueError(f"size must be an int in [{MIN_SIZE}, {MAX_SIZE}], got {self.size!r}")
         if not 1 <= len(self.paths) <= len(PALETTE):
@@ -107,10 +112,13 @@ class FlowFreePuzzle:
         if missing:
             raise ValueError(f"puzzle data lacks {sorted(missing)}")
         try:
-            paths = tuple(tuple((int(r), int(c)) for r, c in path) for path in data["paths"])
+            seed, size = int(data["seed"]), int(data["size"])
         except (TypeError, ValueError) as error:
-            raise ValueError(f"paths must be lists of [row, col] pairs: {error}") from error
-        return cls(seed=int(data["seed"]), difficulty=str(data["difficulty"]), size=int(data["size"]), paths=paths)
+            raise ValueError(f"seed and size must be integers: {error}") from error
+        paths = data["paths"]
+        if isinstance(paths, (str, bytes)) or not isinstance(paths, (list, tuple)):
+            raise TypeError(f"paths must be a list of paths, got {type(paths).__name__}")
+        return cls(seed=seed, difficulty=str(data["difficulty"]), size=size, paths=paths)
 
 
 def growth_schedule(puzzle: FlowFreePuzzle, num_frames: int) -> list[tuple[int, int, Cell, Cell]]:

@@ -243,3 +243,49 @@ def judge(
                 reason = f"not every colour joins its endpoints at the end: {unjoined}"
     success = violation is None and frames[-1] >= num_frames - end_window(num_frames) and full and joined
     return make_verdict(success, components, WEIGHTS, reason, predicted_cells=predicted, oracle_cells=oracle_cells)
+
+
+MOVES = {"u": (-1, 0), "d": (1, 0), "l": (0, -1), "r": (0, 1)}
+
+
+def states_from_moves(puzzle: FlowFreePuzzle, moves: str | Sequence[str]) -> tuple[np.ndarray, str]:
+    """The states of drawing pipes by moves: one ``udlr`` string per colour (in colour order, or one
+    comma-separated string), each walking from the colour's first endpoint, one cell per state.
+
+    Returns int8 (S, size, size) states and "" -- or, if a move leaves the board, the states up to
+    that move and why. A move into a filled cell recolours it, as a pen would (the rules catch it).
+    """
+    if isinstance(moves, str):
+        moves = moves.split(",") if moves else []
+    if not isinstance(moves, Sequence) or not all(isinstance(m, str) for m in moves):
+        raise TypeError("moves must be a string of comma-separated 'udlr' strings or a sequence of them")
+    if len(moves) > puzzle.num_colors:
+        raise ValueError(f"{len(moves)} move strings for {puzzle.num_colors} colours")
+    unknown = set("".join(moves).strip().lower()) - set(MOVES)
+    if unknown:
+        raise ValueError(f"moves may only contain 'u', 'd', 'l', 'r', got {sorted(unknown)}")
+    grid = puzzle.start_grid.copy()
+    states = [grid.copy()]
+    for colour, walk in enumerate(moves):
+        r, c = puzzle.endpoints[colour][0]
+        for step, move in enumerate(walk.strip().lower()):
+            dr, dc = MOVES[move]
+            r, c = r + dr, c + dc
+            if not (0 <= r < puzzle.size and 0 <= c < puzzle.size):
+                return np.stack(states), f"move {step + 1} of the {_name(colour)} pipe leaves the board"
+            grid[r, c] = colour
+            states.append(grid.copy())
+    return np.stack(states), ""
+
+
+def judge_moves(puzzle: FlowFreePuzzle, moves: str | Sequence[str]) -> Verdict:
+    """Judge pipes given as moves (see :func:`states_from_moves`): one drawn cell per state."""
+    states, off_board = states_from_moves(puzzle, moves)
+    if len(states) < 2:
+        states = np.concatenate([states, states])
+    verdict = judge(puzzle, states)
+    if not off_board:
+        return verdict
+    components = dict(verdict.components, process_valid=0.0)
+    return make_verdict(False, components, WEIGHTS, off_board, predicted_cells=verdict.predicted_cells,
+                        oracle_cells=verdict.oracle_cells)

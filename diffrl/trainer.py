@@ -328,6 +328,8 @@ class GRPOTrainer:
             self.save()
         if acc.is_main_process and (self.step == self.max_steps or time_budget_s is not None):
             print(f"\nGRPO run {run.name}: {self.step} steps\n" + summary_table(self.tracker.history))
+        if callable(getattr(self.reward_fn, "close", None)):
+            self.reward_fn.close()  # worker processes, if any
         self.tracker.close()
         return self.tracker.history
 

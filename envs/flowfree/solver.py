@@ -1,12 +1,20 @@
 """Exact FlowFree (Numberlink) solution counting: constraint propagation + depth-first search.
 
 A solution is one simple path per colour between its two endpoints such that the paths cover every
-cell. The search grows each colour from both of its ends; at every node it branches on the single
-end with the fewest legal moves (every solution extends that end in exactly one way, so branches
-never overlap and the count is exact). Before branching it applies forced moves and prunes with two
-sound tests: every empty cell needs two usable neighbours (it is entered and left), and every empty
-region must be reachable by some unfinished colour whose two ends both touch it (and every
-unfinished colour must be able to close through some region).
+cell (paths may touch themselves; every such cover counts). The search grows each colour from both
+of its ends; at every node it branches on the single end with the fewest legal moves (every solution
+extends that end in exactly one way, so branches never overlap and the count is exact). Before
+branching it applies forced moves and prunes with sound tests only:
+
+- every empty cell needs two usable neighbours (empty cells or open ends): it is entered and left;
+  with exactly two, one of them an open end, that end must step into it;
+- the rest of a colour's path lies in one empty region that both of its ends touch, so an end may
+  only step into such a region, every colour needs one, and every region needs a colour;
+- parity: the cells strictly between a colour's ends alternate checkerboard colours, so each region's
+  even-minus-odd cell count must be the sum of the imbalances (0 or +-1) of the colours closing in it.
+
+The test suite checks the counts against plain enumeration. Given a known solution, moves that agree
+with it are tried first, which finds a second solution (usually a small local deviation) early.
 """
 
 from __future__ import annotations

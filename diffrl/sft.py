@@ -205,7 +205,7 @@ class SFTTrainer:
             if time_budget_s is not None and cpu_seconds_since(started, acc) >= time_budget_s:
                 break
         bar.close()
-        if not saved:
+        if not saved and time_budget_s is not None:  # stopped by the budget: keep what it reached
             self.save()
         if acc.is_main_process and (self.step == total or time_budget_s is not None):
             print(f"\nSFT run {run.name}: {self.step} steps\n" + summary_table(self.tracker.history, SFT_SUMMARY_KEYS))

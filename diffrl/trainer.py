@@ -324,7 +324,7 @@ class GRPOTrainer:
             if time_budget_s is not None and cpu_seconds_since(started, acc) >= time_budget_s:
                 break
         bar.close()
-        if not saved:
+        if not saved and time_budget_s is not None:  # stopped by the budget: keep what it reached
             self.save()
         if acc.is_main_process and (self.step == self.max_steps or time_budget_s is not None):
             print(f"\nGRPO run {run.name}: {self.step} steps\n" + summary_table(self.tracker.history))

@@ -5,6 +5,7 @@
     diffrl sample CHECKPOINT --task maze --seeds 0 1 2 --out DIR     mp4s (and verdicts) for given puzzles
     diffrl data ...                           export a dataset (envs.export; same arguments as `python -m envs export`)
     diffrl eval ...                           score a folder of videos (envs.evaluate; as `python -m envs score`)
+    diffrl eval --checkpoint RUN --metadata CSV --out DIR      generate one video per row first, then score
     diffrl demo [--out DIR]                   the CPU demo: SFT, then GRPO vs continued SFT on held-out mazes
 
 Each subcommand is an (add_arguments, run) pair in ``COMMANDS``; new ones plug in there.
@@ -113,6 +114,72 @@ def run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    from envs import cli as envs_cli
+
+    envs_cli.add_score_arguments(parser)
+    group = parser.add_argument_group("generate the videos first, from a checkpoint")
+    group.add_argument("--checkpoint", type=Path, help="policy/checkpoint/run folder: sample one video per CSV row")
+    group.add_argument("--config", type=Path, help="run config to build the policy from (needed for wan)")
+    group.add_argument("--steps", type=int, default=20, help="Euler steps (default 20)")
+    group.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale")
+    group.add_argument("--batch-size", type=int, default=4)
+    group.add_argument("--no-ema", action="store_true", help="use the raw weights even if EMA weights exist")
+    group.add_argument("--videos-out", type=Path, help="folder for the generated videos (default OUT/videos)")
+
+
+def generate_for_rows(policy, rows: list[dict[str, str]], folder: Path, steps: int, guidance: float,
+                      batch_size: int, progress: bool = True) -> int:
+    """Sample one video per well-formed metadata row into ``folder`` (named so the scorer matches them);
+    malformed rows are left for the scorer to report. Returns the number of videos written."""
+    from tqdm.auto import tqdm
+
+    from diffrl.data import EnvPromptSource, PromptItem, task_spec
+    from diffrl.sampling import SamplingPlan, rollout, sample_generators
+    from envs.evaluate import output_name_for_row
+    from envs.video import write_video
+
+    jobs = []
+    for index, row in enumerate(rows):
+        try:
+            task = (row.get("task_type") or row.get("task") or "").strip()
+            spec = task_spec(task)
+            puzzle = spec.puzzle_from_dict(json.loads(row.get("puzzle") or row.get("sokoban_metadata") or ""))
+            name = Path(output_name_for_row(row)).with_suffix(".mp4").name
+        except (ValueError, KeyError, TypeError, RuntimeError):
+            continue
+        jobs.append((PromptItem(task, puzzle, row.get("prompt") or spec.prompt(puzzle), index), name))
+    plan, source = SamplingPlan.ode(steps, policy.shift), EnvPromptSource()
+    for start in tqdm(range(0, len(jobs), batch_size), desc="sampling", disable=not progress):
+        chunk = jobs[start:start + batch_size]
+        items = [item for item, _ in chunk]
+        conditions = policy.encode_conditions(source.first_frames(items, policy.height, policy.width),
+                                              [item.prompt for item in items])
+        final = rollout(policy, conditions, plan, guidance, sample_generators([it.index for it in items])).final
+        for (_, name), video in zip(chunk, policy.decode(final)):
+            write_video(folder / name, video)
+    return len(jobs)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from envs import cli as envs_cli
+    from envs.export import read_metadata
+
+    if args.checkpoint is None:
+        return envs_cli.run_score(args)
+    if args.video_dir is not None:
+        raise ValueError("give either VIDEO_DIR (score existing videos) or --checkpoint (generate them), not both")
+    policy = load_policy(args.checkpoint, args.config, ema=not args.no_ema)
+    folder = args.videos_out or (args.out / "videos" if args.out is not None else None)
+    if folder is None:
+        raise ValueError("--checkpoint needs --out or --videos-out (where the generated videos go)")
+    count = generate_for_rows(policy, read_metadata(args.metadata), folder, args.steps, args.guidance,
+                              args.batch_size, progress=not args.quiet)
+    print(f"generated {count} videos in {folder}")
+    args.video_dir, args.height, args.width = folder, policy.height, policy.width
+    return envs_cli.run_score(args)
+
+
 def _lazy_command(module: str, name: str) -> tuple[Callable, Callable]:
     """``add_<name>_arguments`` and ``run_<name>`` of ``module``, imported only when the command is used."""
 
@@ -130,7 +197,7 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "train": (_add_run_arguments, run_train, "Flow-GRPO training against a verifiable reward"),
     "sample": (_add_sample_arguments, run_sample, "sample videos for given puzzle seeds and verify them"),
     "data": (*_lazy_command("envs.cli", "export"), "export a dataset: oracle mp4s, first frames, metadata CSVs"),
-    "eval": (*_lazy_command("envs.cli", "score"), "score a folder of model videos against a metadata CSV"),
+    "eval": (add_eval_arguments, run_eval, "score model videos against a metadata CSV (or generate them first)"),
     "demo": (*_lazy_command("diffrl.demo", "demo"), "CPU demo: SFT, then GRPO vs continued SFT, held-out table"),
 }
 

@@ -206,3 +206,29 @@ def test_cli_trains_then_samples(tmp_path, capsys):
                  "--task-kwargs", '{"size": [4, 4]}', "--steps", "4", "--out", str(out)]) == 0
     assert len(list(out.glob("*.mp4"))) == 2 and "success rate" in capsys.readouterr().out
     assert main(["train", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_exported_dataset_feeds_sft_grpo_and_eval_from_a_checkpoint(tmp_path):
+    from diffrl.cli import main
+    from envs.export import export_dataset
+
+    root = tmp_path / "data"
+    export_dataset(root, tasks=["maze"], train_count=3, test_count=2, difficulties=("easy",), height=64,
+                   width=64, num_frames=9, task_kwargs={"maze": {"size": [4, 4]}}, progress=False)
+    csv_data = {"source": "csv", "tasks": ["maze"], "metadata_csv": str(root / "train" / "metadata_maze_only.csv")}
+    sizes = {"height": 48, "width": 48, "num_frames": 5}
+    sft = tiny_config(tmp_path, run={"name": "sft_csv", "max_steps": 1}, policy=sizes, data=csv_data,
+                      sft={"batch_size": 4, "max_steps": 2})
+    trainer = SFTTrainer(sft)
+    trainer.train()
+    items = [trainer.source.item(i) for i in range(3)]
+    demos = trainer.source.solution_videos(items, 48, 48, 5)  # the exported mp4s, resized and resampled
+    assert demos.shape == (3, 5, 48, 48, 3) and len({it.puzzle.to_dict()["seed"] for it in items}) == 3
+    grpo_config = tiny_config(tmp_path, run={"name": "grpo_csv", "max_steps": 1}, data=csv_data,
+                              policy={**sizes, "pretrained": str(tmp_path / "sft_csv")},
+                              grpo={"group_size": 2, "prompts_per_step": 1})
+    assert GRPOTrainer(grpo_config).train()[0]["reward"] >= 0.0
+    out = tmp_path / "eval"
+    assert main(["eval", "--metadata", str(root / "test" / "metadata_all.csv"), "--checkpoint",
+                 str(tmp_path / "grpo_csv"), "--out", str(out), "--steps", "3", "--quiet"]) == 0
+    assert len(list((out / "videos").glob("*.mp4"))) == 2 and (out / "eval_results.json").is_file()

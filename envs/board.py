@@ -46,7 +46,7 @@ class BoardGeometry:
 
     @cached_property
     def margin(self) -> int:
-        return int(round(MARGIN * min(self.height, self.width)))
+        return round(MARGIN * min(self.height, self.width))
 
     @cached_property
     def cell(self) -> int:
@@ -58,7 +58,7 @@ class BoardGeometry:
 
     @cached_property
     def border(self) -> int:
-        return max(MIN_BORDER_PX, int(round(BORDER_CELLS * self.cell)))
+        return max(MIN_BORDER_PX, round(BORDER_CELLS * self.cell))
 
     @cached_property
     def origin(self) -> tuple[int, int]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -16,7 +17,7 @@ class Puzzle(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Puzzle": ...
+    def from_dict(cls, data: Mapping[str, Any]) -> Puzzle: ...
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class DemoScale:
     eval_mazes: int = 300
     grpo_prompts: int = 4
     group_size: int = 8
+    grpo_lr: float = 1e-4
 
 
 QUICK = DemoScale(sft_steps=6, num_demos=8, rl_minutes=0.1, eval_mazes=8, grpo_prompts=1, group_size=4)
@@ -61,7 +62,7 @@ def stage_configs(out: Path, scale: DemoScale) -> dict[str, dict[str, Any]]:
                  "grpo": {"group_size": scale.group_size, "prompts_per_step": scale.grpo_prompts,
                           "num_inference_steps": EVAL_STEPS, "sde_coefficient": 0.7, "sde_cutoff_ratio": 0.5,
                           "loss_steps": 5, "cfg_range": [1.0, 1.0], "kl_coefficient": 0.05},
-                 "optim": {"learning_rate": 1e-4, "micro_batch_size": 16, "ema_decay": 0.95}},
+                 "optim": {"learning_rate": scale.grpo_lr, "micro_batch_size": 16, "ema_decay": 0.95}},
     }  # fmt: skip
 
 
@@ -154,7 +155,8 @@ def run_demo(args: argparse.Namespace) -> int:
     from envs.video import write_video
 
     out: Path = args.out
-    scale = QUICK if args.quick else DemoScale(args.sft_steps, args.num_demos, args.rl_minutes, args.eval_mazes)
+    scale = QUICK if args.quick else DemoScale(args.sft_steps, args.num_demos, args.rl_minutes, args.eval_mazes,
+                                               grpo_lr=args.grpo_lr)
     configs = stage_configs(out, scale)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -212,6 +214,7 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rl-minutes", type=float, default=defaults.rl_minutes,
                         help="CPU minutes for GRPO and for continued SFT, each")
     parser.add_argument("--eval-mazes", type=int, default=defaults.eval_mazes, help="held-out mazes")
+    parser.add_argument("--grpo-lr", type=float, default=defaults.grpo_lr, help="GRPO learning rate")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for the SFT stage")
     parser.add_argument("--quick", action="store_true", help="a seconds-long smoke run of every stage")
 

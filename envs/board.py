@@ -50,11 +50,15 @@ class BoardGeometry:
 
     @cached_property
     def cell(self) -> int:
-        """Cell side in pixels."""
+        """Cell side in pixels: the largest that leaves the margin free around board and white frame."""
         span = 2 * BORDER_CELLS
-        fit_h = (self.height - 2 * self.margin) / (self.rows + span)
-        fit_w = (self.width - 2 * self.margin) / (self.cols + span)
-        return int(min(fit_h, fit_w))
+        inner_h, inner_w = self.height - 2 * self.margin, self.width - 2 * self.margin
+        fit = min(inner_h / (self.rows + span), inner_w / (self.cols + span))
+        # The frame is never thinner than MIN_BORDER_PX: at small cells that, not BORDER_CELLS, must fit.
+        fit_min_border = min(
+            (inner_h - 2 * MIN_BORDER_PX) // self.rows, (inner_w - 2 * MIN_BORDER_PX) // self.cols
+        )
+        return int(min(fit, fit_min_border))
 
     @cached_property
     def border(self) -> int:
@@ -102,7 +106,11 @@ class BoardGeometry:
 
 @dataclass(frozen=True)
 class FrameBounds:
-    """Per-frame located white-frame edges in pixels, ``(T,)`` each, and whether each frame was found."""
+    """Per-frame located white-frame edges, ``(T,)`` each, and whether each frame was found.
+
+    Edges are continuous pixel coordinates (pixel i spans ``[i, i+1)``), as in ``BoardGeometry.outer``:
+    an undistorted frame locates exactly at ``geometry.outer``.
+    """
 
     left: np.ndarray
     right: np.ndarray
@@ -130,8 +138,10 @@ def _edges(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     threshold = background + 0.5 * (profile.max(axis=1) - background)
     start, found_start = _first_crossing(profile, threshold)
     end_reversed, found_end = _first_crossing(profile[:, ::-1], threshold)
-    end = profile.shape[1] - end_reversed
-    return start, end, found_start & found_end
+    # Crossings are in sample-index units (pixel i at i); edges are returned in continuous pixel
+    # coordinates (pixel i spans [i, i+1)), like BoardGeometry.outer: a sharp edge whose first white
+    # pixel is i crosses at i - 0.5, so it lies at i; one whose last white pixel is e - 1 lies at e.
+    return start + 0.5, profile.shape[1] - 0.5 - end_reversed, found_start & found_end
 
 
 def _brightness(band: np.ndarray, axis: int) -> np.ndarray:
@@ -187,9 +197,10 @@ def _frame_pixels(
     x += frame_left[:, None]
     y = (drawn_y[None, :] - top) * scale_y[:, None]
     y += frame_top[:, None]
+    # x, y are continuous pixel coordinates: the pixel holding a point is floor(x), floor(y).
     # Raw ufuncs with out=: np.clip's Python wrapper costs more than the arithmetic here.
     for values, limit in ((x, geometry.width - 1), (y, geometry.height - 1)):
-        np.rint(values, out=values)
+        np.floor(values, out=values)
         np.maximum(values, 0, out=values)
         np.minimum(values, limit, out=values)
     return y.astype(np.int64), x.astype(np.int64)

@@ -74,3 +74,20 @@ def test_pure_noise_frames_are_not_located():
 def test_too_small_frame_for_board_is_a_clear_error():
     with pytest.raises(ValueError, match="too small"):
         BoardGeometry(40, 40, 64, 64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 12), cols=st.integers(1, 12), height=st.integers(12, 300), width=st.integers(12, 300))
+def test_undistorted_board_is_located_exactly_where_drawn_with_letterbox_around_it(rows, cols, height, width):
+    try:
+        geometry = BoardGeometry(rows, cols, height, width)
+    except ValueError:
+        return
+    left, right, top, bottom = geometry.outer
+    assert left >= 1 and top >= 1 and right <= width - 1 and bottom <= height - 1  # black on every side
+    bounds = locate_board(geometry.blank_frame()[None], geometry)
+    assert bounds.found.all()
+    located = (bounds.left[0], bounds.right[0], bounds.top[0], bounds.bottom[0])
+    # No half-pixel bias at either end; a letterbox under 3 px (the locator's background estimate) blurs it.
+    exact = min(left, top, width - right, height - bottom) >= 3
+    np.testing.assert_allclose(located, geometry.outer, atol=1e-6 if exact else 0.5)

@@ -346,3 +346,23 @@ def test_rewards_rank_videos_like_the_rules(puzzle):
     order = ["oracle", "partial", "nothing", "jump_cut", "reversed", "noise"]
     assert [scores[name] for name in order] == sorted(scores.values(), reverse=True), scores
     assert scores["oracle"] == 1.0 and scores["partial"] < 0.99
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10**6),
+    side=st.integers(3, 5),
+    height=st.integers(32, 96),
+    width=st.integers(32, 96),
+    frames=st.integers(5, 17),
+)
+def test_oracle_video_succeeds_at_tiny_frame_sizes(seed, side, height, width, frames):
+    """Cells of 4-20 px: the goal corners are read on the drawn (whole-pixel) goal square, and a goal
+    covered by the resting agent counts as present."""
+    puzzle = generate(seed, size=(side, side))
+    try:
+        geometry_for(puzzle, height, width)
+    except ValueError:
+        return  # cells under 4 px: BoardGeometry rejects the frame
+    verdict = verify(puzzle, render_solution(puzzle, height, width, frames))
+    assert verdict.success, verdict.reason

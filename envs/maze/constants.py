@@ -46,7 +46,7 @@ SLIDE_MAX_SPEED = 1.0 / 3.0  # cells per frame; a faster oracle snaps the agent 
 # Perception, in cells (sample offsets from cell centres / wall midpoints) and normalised colours.
 CENTRE_RADIUS = 0.08  # 2x2 samples at +-this around each cell centre
 WALL_SPAN = 0.2  # 2 samples along each wall at +-this from its midpoint
-GOAL_RING = 0.28  # 4 samples at the goal cell's corners (+-this), outside the resting agent
+GOAL_RING = 0.28  # 4 samples at the goal cell's corners (+-this, less in tiny cells), outside the resting agent
 AGENT_MARGIN = 0.35  # classify_colours margin for a confident agent reading
 WEAK_MARGIN = 0.1  # any other cell this agent-like makes the frame ambiguous
 HUE_DOMINANCE = 0.1  # a goal corner counts as goal when green exceeds red and blue by this much

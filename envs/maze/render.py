@@ -28,6 +28,11 @@ def geometry_for(puzzle: MazePuzzle, height: int, width: int) -> BoardGeometry:
     return BoardGeometry(puzzle.rows, puzzle.cols, int(height), int(width))
 
 
+def marker_inset(cell: int) -> int:
+    """Pixels left floor-coloured on each side of a start/goal square in a ``cell``-px cell."""
+    return round(MARKER_INSET * cell)
+
+
 def _line_index(length: int, lines: int, cell: int, thickness: float, outer: float) -> np.ndarray:
     """For each pixel along one axis of the grid, the grid line it lies on, or -1. int (length,)."""
     centre = np.arange(length) + 0.5
@@ -54,7 +59,7 @@ def render_board(puzzle: MazePuzzle, geometry: BoardGeometry) -> np.ndarray:
     horizontal = (line_y >= 0)[:, None] & closed_horizontal[np.maximum(line_y, 0)[:, None], col_of_x[None, :]]
     posts = (line_y >= 0)[:, None] & (line_x >= 0)[None, :]
     labels = np.full((grid_h, grid_w), _FLOOR, dtype=np.uint8)
-    inset = round(MARKER_INSET * cell)
+    inset = marker_inset(cell)
     for (r, c), label in ((puzzle.start, _START), (puzzle.goal, _GOAL)):
         labels[r * cell + inset : (r + 1) * cell - inset, c * cell + inset : (c + 1) * cell - inset] = label
     labels[vertical | horizontal | posts] = _WALL

@@ -32,7 +32,7 @@ from envs.maze.constants import (
     WEAK_MARGIN,
 )
 from envs.maze.generator import MazePuzzle
-from envs.maze.render import geometry_for
+from envs.maze.render import geometry_for, marker_inset
 from envs.maze.rules import end_window, judge, speed_limit
 from envs.types import Cell, Verdict
 from envs.video import VideoLike, as_video
@@ -79,15 +79,24 @@ def _cell_points(rows: int, cols: int) -> np.ndarray:
     return np.concatenate([centres + offset for offset in ((-d, -d), (-d, d), (d, -d), (d, d))])
 
 
+def goal_ring(cell: int) -> float:
+    """Offset (cells) of the goal-corner samples from the goal cell's centre in a ``cell``-px cell.
+
+    GOAL_RING, but never beyond the centre of the goal square's outermost pixel: at small cells the
+    drawn square (whole pixels, :func:`envs.maze.render.marker_inset`) is narrower than its fraction.
+    """
+    return min(GOAL_RING, (cell / 2 - marker_inset(cell) - 0.5) / cell)
+
+
 @lru_cache(maxsize=256)
-def _maze_points(rows: int, cols: int, goal: Cell) -> np.ndarray:
+def _maze_points(rows: int, cols: int, goal: Cell, cell: int) -> np.ndarray:
     """Grid points (2E + 4, 2): 2 samples along every interior wall position (sample-major: right
-    walls then down walls, twice), then the goal cell's 4 corners."""
+    walls then down walls, twice), then the goal cell's 4 corners (``cell``: cell side in px)."""
     rr, cc = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
     right_mid = np.stack([rr[:, :-1].ravel() + 0.5, cc[:, :-1].ravel() + 1.0], axis=1)
     down_mid = np.stack([rr[:-1, :].ravel() + 1.0, cc[:-1, :].ravel() + 0.5], axis=1)
     along = [np.concatenate([right_mid + (s, 0.0), down_mid + (0.0, s)]) for s in (-WALL_SPAN, WALL_SPAN)]
-    g = GOAL_RING
+    g = goal_ring(cell)
     corners = np.array([[goal[0] + 0.5 + dy, goal[1] + 0.5 + dx] for dy in (-g, g) for dx in (-g, g)])
     return np.concatenate([*along, corners])
 
@@ -119,7 +128,12 @@ def perceive(puzzle: MazePuzzle, video: np.ndarray) -> MazeReading:
 
     checked = maze_frames(frames)
     maze = normalised_colours(
-        video, geometry, bounds, _maze_points(puzzle.rows, puzzle.cols, puzzle.goal), size=1, frames=checked
+        video,
+        geometry,
+        bounds,
+        _maze_points(puzzle.rows, puzzle.cols, puzzle.goal, geometry.cell),
+        size=1,
+        frames=checked,
     )  # (F, 2E + 4, 3)
     brightness = np.maximum(np.maximum(maze[..., 0], maze[..., 1]), maze[..., 2])
     edges = (brightness.shape[1] - 4) // 2
@@ -127,10 +141,14 @@ def perceive(puzzle: MazePuzzle, video: np.ndarray) -> MazeReading:
     drawn_wall = np.concatenate([~puzzle.right.ravel(), ~puzzle.down.ravel()])
     edge_agreement = (dark == drawn_wall).mean(axis=1)
     # Goal corners are judged by hue dominance, which survives the desaturation of strong compression.
-    # Two of four must read as goal, or as the agent covering it (entering the goal, it may cover two).
+    # Two of four must read as goal, or as the agent covering it (entering the goal, it may cover two),
+    # one of them as the goal itself. A frame whose agent is read standing on the goal cell passes: the
+    # agent covers the goal (all of it in cells under 6 px, and its thin visible rim blurs into it under
+    # chroma subsampling in small cells).
     ring_goal = (_dominance(maze[:, -4:], GOAL_RGB) > HUE_DOMINANCE).sum(axis=1)
     ring_agent = (_dominance(maze[:, -4:], AGENT_RGB) > HUE_DOMINANCE).sum(axis=1)
-    goal_visible = (ring_goal >= 1) & (ring_goal + ring_agent >= 2)
+    on_goal = readable & (agent_index == puzzle.goal[0] * puzzle.cols + puzzle.goal[1])
+    goal_visible = ((ring_goal >= 1) & (ring_goal + ring_agent >= 2)) | on_goal[checked]
     maze_ok = bounds.found[checked] & goal_visible & (edge_agreement >= 1.0 - EDGE_TOLERANCE)
 
     cols = puzzle.cols

@@ -23,7 +23,6 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import gather_object
-from tqdm.auto import tqdm
 
 from diffrl.checkpoint import (
     EMA,
@@ -39,7 +38,7 @@ from diffrl.policies import build_policy
 from diffrl.policy import FlowPolicy
 from diffrl.sde import masked_mean
 from diffrl.tracking import Tracker, summary_table
-from diffrl.trainer import cpu_seconds_since, make_optimizer
+from diffrl.trainer import cpu_seconds_since, make_optimizer, progress_bar
 
 SFT_SUMMARY_KEYS = ("loss", "grad_norm", "lr", "time/step")
 
@@ -191,7 +190,7 @@ class SFTTrainer:
         ``time_budget_s`` CPU seconds (then a checkpoint is written). Returns the metrics history."""
         run, total, acc = self.config.run, self.config.sft.max_steps, self.accelerator
         stop = total if until_step is None else min(total, until_step)
-        bar = tqdm(total=total, initial=self.step, desc="sft", disable=not acc.is_main_process)
+        bar = progress_bar(total, self.step, time_budget_s, desc="sft", disable=not acc.is_main_process)
         started, saved = time.process_time(), True
         while self.step < stop:
             metrics = self.train_step()

@@ -306,7 +306,7 @@ class GRPOTrainer:
         ``time_budget_s`` CPU seconds (then a checkpoint is written). Returns the metrics history."""
         run, acc = self.config.run, self.accelerator
         stop = self.max_steps if until_step is None else min(self.max_steps, until_step)
-        bar = tqdm(total=self.max_steps, initial=self.step, desc="grpo", disable=not acc.is_main_process)
+        bar = progress_bar(self.max_steps, self.step, time_budget_s, desc="grpo", disable=not acc.is_main_process)
         started, saved = time.process_time(), True
         while self.step < stop:
             metrics = self.train_step()
@@ -334,10 +334,15 @@ class GRPOTrainer:
         return self.tracker.history
 
 
+def progress_bar(total: int, initial: int, time_budget_s: float | None, **kwargs: Any) -> tqdm:
+    """A tqdm bar over steps; under a CPU-time budget the step total is not known, so none is shown."""
+    return tqdm(total=None if time_budget_s is not None else total, initial=initial, **kwargs)
+
+
 def cpu_seconds_since(started: float, accelerator: Accelerator) -> float:
     """CPU seconds this process used since ``started``, the maximum over ranks (so all ranks stop together)."""
     spent = torch.tensor([time.process_time() - started], dtype=torch.float64, device=accelerator.device)
     return float(accelerator.reduce(spent, reduction="max")) if accelerator.num_processes > 1 else float(spent)
 
 
-__all__ = ["GRPOTrainer", "cpu_seconds_since", "derived_seed", "make_optimizer"]
+__all__ = ["GRPOTrainer", "cpu_seconds_since", "derived_seed", "make_optimizer", "progress_bar"]

@@ -25,20 +25,17 @@ from accelerate import Accelerator
 from accelerate.utils import gather_object
 
 from diffrl.checkpoint import (
-    EMA,
     checkpoint_name,
-    latest_checkpoint,
-    load_checkpoint,
     rng_state,
     save_checkpoint,
 )
-from diffrl.config import Config, save_config
+from diffrl.config import Config
 from diffrl.data import PromptSource, build_prompt_source
 from diffrl.policies import build_policy
 from diffrl.policy import FlowPolicy
 from diffrl.sde import masked_mean
-from diffrl.tracking import Tracker, summary_table
-from diffrl.trainer import cpu_seconds_since, make_optimizer, progress_bar
+from diffrl.tracking import summary_table
+from diffrl.trainer import cpu_seconds_since, prepare_training, progress_bar
 
 SFT_SUMMARY_KEYS = ("loss", "grad_norm", "lr", "time/step")
 
@@ -91,25 +88,8 @@ class SFTTrainer:
         torch.manual_seed(config.run.seed)
         self.policy = policy or build_policy(config.policy, acc.device)
         self.source = prompt_source or build_prompt_source(config.data, config.run.seed)
-        # The module first, then the optimizer on its (possibly re-wrapped) parameters: works for DDP and FSDP.
-        self.policy.module = acc.prepare(self.policy.module)
-        self.optimizer, self.scheduler = make_optimizer(self.policy, config)
-        self.optimizer = acc.prepare(self.optimizer)
-        self.parameters = self.policy.trainable_parameters()
-        self.ema = EMA(self.parameters, config.optim.ema_decay) if config.optim.ema_decay else None
-        self.step, self.cursor = 0, 0
         self._demos: dict[int, tuple[Any, np.ndarray]] = {}
-        checkpoint = latest_checkpoint(resume) if resume is not None else None
-        if resume is not None and checkpoint is None:
-            raise ValueError(f"no checkpoint to resume from in {resume}")
-        if checkpoint is not None:
-            state = load_checkpoint(
-                checkpoint, self.policy, self.optimizer, self.scheduler, self.ema, acc.process_index, acc.device
-            )
-            self.step, self.cursor = int(state["step"]), int(state["cursor"])
-        self.tracker = Tracker(config.run_dir, acc.is_main_process, self.step if checkpoint is not None else None)
-        if acc.is_main_process:
-            save_config(config, config.run_dir / "config.yaml")
+        prepare_training(self, resume)
 
     def _batch_indices(self) -> list[int]:
         """This process's item indices for the current step."""

@@ -65,6 +65,34 @@ def make_optimizer(policy: FlowPolicy, config: Config) -> tuple[torch.optim.Opti
     return optimizer, scheduler
 
 
+def prepare_training(trainer: Any, resume: str | Path | None) -> None:
+    """The set-up SFT and GRPO share, on ``trainer`` (with ``config``, ``accelerator``, ``policy``).
+
+    Prepares the module, then the optimizer on its (possibly re-wrapped) parameters (works for DDP and
+    FSDP); sets ``optimizer``, ``scheduler``, ``parameters``, ``ema``, ``step``, ``cursor``, ``tracker``;
+    restores everything from the latest checkpoint under ``resume``; writes the run's config.
+    """
+    config, acc = trainer.config, trainer.accelerator
+    trainer.policy.module = acc.prepare(trainer.policy.module)
+    trainer.optimizer, trainer.scheduler = make_optimizer(trainer.policy, config)
+    trainer.optimizer = acc.prepare(trainer.optimizer)
+    trainer.parameters = trainer.policy.trainable_parameters()
+    trainer.ema = EMA(trainer.parameters, config.optim.ema_decay) if config.optim.ema_decay else None
+    trainer.step, trainer.cursor = 0, 0
+    checkpoint = latest_checkpoint(resume) if resume is not None else None
+    if resume is not None and checkpoint is None:
+        raise ValueError(f"no checkpoint to resume from in {resume}")
+    if checkpoint is not None:
+        state = load_checkpoint(
+            checkpoint, trainer.policy, trainer.optimizer, trainer.scheduler, trainer.ema, acc.process_index,
+            acc.device,
+        )
+        trainer.step, trainer.cursor = int(state["step"]), int(state["cursor"])
+    trainer.tracker = Tracker(config.run_dir, acc.is_main_process, trainer.step if checkpoint is not None else None)
+    if acc.is_main_process:
+        save_config(config, config.run_dir / "config.yaml")
+
+
 class GRPOTrainer:
     """Flow-GRPO fine-tuning of a FlowPolicy against a verifiable reward (see the module docstring).
 
@@ -92,24 +120,7 @@ class GRPOTrainer:
         self.plan = SamplingPlan.create(
             grpo.num_inference_steps, shift, grpo.sde_cutoff_ratio, grpo.loss_steps, grpo.sde_coefficient
         )
-        # The module first, then the optimizer on its (possibly re-wrapped) parameters: works for DDP and FSDP.
-        self.policy.module = acc.prepare(self.policy.module)
-        self.optimizer, self.scheduler = make_optimizer(self.policy, config)
-        self.optimizer = acc.prepare(self.optimizer)
-        self.parameters = self.policy.trainable_parameters()
-        self.ema = EMA(self.parameters, config.optim.ema_decay) if config.optim.ema_decay else None
-        self.step, self.cursor = 0, 0
-        checkpoint = latest_checkpoint(resume) if resume is not None else None
-        if resume is not None and checkpoint is None:
-            raise ValueError(f"no checkpoint to resume from in {resume}")
-        if checkpoint is not None:
-            state = load_checkpoint(
-                checkpoint, self.policy, self.optimizer, self.scheduler, self.ema, acc.process_index, acc.device
-            )
-            self.step, self.cursor = int(state["step"]), int(state["cursor"])
-        self.tracker = Tracker(config.run_dir, acc.is_main_process, self.step if checkpoint is not None else None)
-        if acc.is_main_process:
-            save_config(config, config.run_dir / "config.yaml")
+        prepare_training(self, resume)
         per_step = grpo.prompts_per_step * acc.num_processes
         self.max_steps = config.run.max_steps or max(1, config.run.num_epochs * len(self.source) // per_step)
         self.last_result: dict[str, Any] = {}
@@ -345,4 +356,6 @@ def cpu_seconds_since(started: float, accelerator: Accelerator) -> float:
     return float(accelerator.reduce(spent, reduction="max")) if accelerator.num_processes > 1 else float(spent)
 
 
-__all__ = ["GRPOTrainer", "cpu_seconds_since", "derived_seed", "make_optimizer", "progress_bar"]
+__all__ = [
+    "GRPOTrainer", "cpu_seconds_since", "derived_seed", "make_optimizer", "prepare_training", "progress_bar"
+]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import types
 
 import numpy as np
 import pytest
@@ -53,16 +52,11 @@ def first_frames(batch: int, seed: int = 0) -> np.ndarray:
 @pytest.fixture(scope="module")
 def stock_pipeline(root):
     """diffusers' own pipeline on the same folder, Euler flow-matching scheduler, TI2V mode."""
-    import diffusers.pipelines.wan.pipeline_wan_i2v as wan_i2v
-
     scheduler = FlowMatchEulerDiscreteScheduler(shift=5.0)
     pipe = WanImageToVideoPipeline.from_pretrained(str(root), scheduler=scheduler)
     assert pipe.config.expand_timesteps
     pipe.set_progress_bar_config(disable=True)
-    with pytest.MonkeyPatch.context() as mp:
-        if not hasattr(wan_i2v, "ftfy"):  # the pipeline calls ftfy.fix_text unconditionally; ASCII is a no-op
-            mp.setattr(wan_i2v, "ftfy", types.SimpleNamespace(fix_text=lambda text: text), raising=False)
-        yield pipe
+    yield pipe
 
 
 def test_loads_from_the_run_config_policy_section(root):

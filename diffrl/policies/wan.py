@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import ftfy
 import numpy as np
 import torch
 from diffusers import WanImageToVideoPipeline
@@ -51,14 +52,8 @@ LORA_TARGET_MODULES = ("to_q", "to_k", "to_v", "to_out.0", "ffn.net.0.proj", "ff
 
 
 def clean_prompt(text: str) -> str:
-    """The pipeline's prompt cleaning (ftfy when installed, HTML unescape, whitespace)."""
-    try:
-        import ftfy
-
-        text = ftfy.fix_text(text)
-    except ImportError:
-        pass
-    return whitespace_clean(html.unescape(html.unescape(text)).strip())
+    """The pipeline's prompt cleaning: ftfy, HTML unescape, whitespace."""
+    return whitespace_clean(html.unescape(html.unescape(ftfy.fix_text(text))).strip())
 
 
 class WanPolicy:

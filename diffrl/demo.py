@@ -7,9 +7,12 @@
    puzzle any run trained on): success rate, path-cell F1, reward components; a before/after table.
 
 The verdict compares EMA weights with EMA weights (GRPO's EMA decay 0.95 and SFT's 0.995 each span about a
-fifth of their run); GRPO's raw weights are in the table too. Measured on 2 shared cores (demo_results.json
-of one run): SFT 12.7% held-out success after 1000 steps (14 min); then, 6 CPU-min each, GRPO 19.0% (EMA;
-13.3% raw) and continued SFT 9.0% (EMA) on 300 deduplicated held-out mazes (+-3 points); 21 min in all.
+fifth of their run); GRPO's raw weights are in the table too. Measured (demo_results.json, 300 deduplicated
+held-out mazes, about +-3 points of evaluation noise), two runs:
+- 2 quiet cores, 12.6 min in all: SFT 13.3%; after 6 CPU-min each, GRPO 23.0% raw / 15.7% EMA, continued SFT
+  9.7% (EMA).
+- 2 shared cores, 21 min: SFT 12.7%; GRPO 13.3% raw / 19.0% EMA, continued SFT 9.0% (EMA).
+GRPO beat the continued-SFT control both times; which GRPO read-out is best varies between runs.
 
 Everything lands in ``--out``: the runs (checkpoints, TensorBoard logs, sample mp4s), held-out sample
 videos per stage and ``demo_results.json``. Re-running reuses a finished SFT stage.

@@ -50,7 +50,11 @@ GOAL_RING = 0.28  # 4 samples at the goal cell's corners (+-this, less in tiny c
 AGENT_MARGIN = 0.35  # classify_colours margin for a confident agent reading
 WEAK_MARGIN = 0.1  # any other cell this agent-like makes the frame ambiguous
 HUE_DOMINANCE = 0.1  # a goal corner counts as goal when green exceeds red and blue by this much
-WALL_DARKNESS = 0.5  # a wall sample is dark when its brightest channel is below this
+# A wall position reads dark below the midpoint of the frame's floor brightness and its darkest wall
+# positions; blur lifts thin walls towards the floor, so a fixed cut would lose them. The midpoint never
+# rises above floor - WALL_MIN_CONTRAST / 2, so a frame with its walls erased still reads them open.
+WALL_MIN_CONTRAST = 0.2
+WALL_DARK_QUANTILE = 0.1
 WALL_FRAME_STRIDE = 4  # walls and goal are read on every 4th frame (and the final frames)
 EDGE_TOLERANCE = 0.05  # share of walls/openings a frame may misread and still count as preserved
 

@@ -26,8 +26,9 @@ from envs.maze.constants import (
     GOAL_RING,
     HUE_DOMINANCE,
     START_RGB,
-    WALL_DARKNESS,
+    WALL_DARK_QUANTILE,
     WALL_FRAME_STRIDE,
+    WALL_MIN_CONTRAST,
     WALL_SPAN,
     WEAK_MARGIN,
 )
@@ -137,7 +138,11 @@ def perceive(puzzle: MazePuzzle, video: np.ndarray) -> MazeReading:
     )  # (F, 2E + 4, 3)
     brightness = np.maximum(np.maximum(maze[..., 0], maze[..., 1]), maze[..., 2])
     edges = (brightness.shape[1] - 4) // 2
-    dark = (brightness[:, :edges] + brightness[:, edges : 2 * edges]) < 2 * WALL_DARKNESS  # (F, E)
+    wall_read = (brightness[:, :edges] + brightness[:, edges : 2 * edges]) * np.float32(0.5)  # (F, E)
+    centre_brightness = np.maximum(np.maximum(centre[checked, :, 0], centre[checked, :, 1]), centre[checked, :, 2])
+    floor = np.median(centre_brightness, axis=1)  # most cells are floor
+    darkest = np.minimum(np.quantile(wall_read, WALL_DARK_QUANTILE, axis=1), floor - WALL_MIN_CONTRAST)
+    dark = wall_read < ((floor + darkest) * 0.5)[:, None]
     drawn_wall = np.concatenate([~puzzle.right.ravel(), ~puzzle.down.ravel()])
     edge_agreement = (dark == drawn_wall).mean(axis=1)
     # Goal corners are judged by hue dominance, which survives the desaturation of strong compression.

@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 
-from envs import TASK_NAMES, get_task
-from envs.base import DIFFICULTIES
+from videorlvr.envs import TASK_NAMES, get_task
+from videorlvr.envs.base import DIFFICULTIES
 
 TARGETS = {  # DESIGN.md, one core
     "maze": "maze >= 2,000/s (medium)",

@@ -28,7 +28,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from envs.sokoban import generate
+from videorlvr.envs.sokoban import generate
 
 # (label, size, boxes, preset whose min/max moves we keep)
 SETTINGS = [

@@ -28,9 +28,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from envs import TASK_NAMES, get_task
-from envs.base import DIFFICULTIES
-from envs.video import read_video, write_video
+from videorlvr.envs import TASK_NAMES, get_task
+from videorlvr.envs.base import DIFFICULTIES
+from videorlvr.envs.video import read_video, write_video
 
 FRAMES, HEIGHT, WIDTH = 81, 480, 832
 

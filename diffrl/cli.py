@@ -3,8 +3,8 @@
     diffrl sft CONFIG [--resume DIR]          flow-matching SFT on demonstrations
     diffrl train CONFIG [--resume DIR]        Flow-GRPO against a verifiable reward
     diffrl sample CHECKPOINT --task maze --seeds 0 1 2 --out DIR     mp4s (and verdicts) for given puzzles
-    diffrl data ...                           export a dataset (envs.export; same arguments as `python -m envs export`)
-    diffrl eval ...                           score a folder of videos (envs.evaluate; as `python -m envs score`)
+    diffrl data ...                           export a dataset (videorlvr.envs.export; same arguments as `python -m videorlvr.envs export`)
+    diffrl eval ...                           score a folder of videos (videorlvr.envs.evaluate; as `python -m videorlvr.envs score`)
     diffrl eval --checkpoint RUN --metadata CSV --out DIR      generate one video per row first, then score
     diffrl demo [--out DIR]                   the CPU demo: SFT, then GRPO vs continued SFT on held-out mazes
 
@@ -91,7 +91,7 @@ def load_policy(path: Path, config_path: Path | None = None, ema: bool = True):
 def run_sample(args: argparse.Namespace) -> int:
     from diffrl.data import PromptItem, SeedPromptSource, task_spec
     from diffrl.sampling import SamplingPlan, rollout, sample_generators
-    from envs.video import write_video
+    from videorlvr.envs.video import write_video
 
     policy = load_policy(args.checkpoint, args.config, ema=not args.no_ema)
     source = SeedPromptSource([args.task], args.difficulty, (0, 2**31 - 1), 0, {args.task: args.task_kwargs})
@@ -115,7 +115,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    from envs import cli as envs_cli
+    from videorlvr.envs import cli as envs_cli
 
     envs_cli.add_score_arguments(parser)
     group = parser.add_argument_group("generate the videos first, from a checkpoint")
@@ -136,8 +136,8 @@ def generate_for_rows(policy, rows: list[dict[str, str]], folder: Path, steps: i
 
     from diffrl.data import EnvPromptSource, PromptItem, task_spec
     from diffrl.sampling import SamplingPlan, rollout, sample_generators
-    from envs.evaluate import output_name_for_row
-    from envs.video import write_video
+    from videorlvr.envs.evaluate import output_name_for_row
+    from videorlvr.envs.video import write_video
 
     jobs = []
     for index, row in enumerate(rows):
@@ -162,8 +162,8 @@ def generate_for_rows(policy, rows: list[dict[str, str]], folder: Path, steps: i
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from envs import cli as envs_cli
-    from envs.export import read_metadata
+    from videorlvr.envs import cli as envs_cli
+    from videorlvr.envs.export import read_metadata
 
     if args.checkpoint is None:
         return envs_cli.run_score(args)
@@ -196,7 +196,7 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "sft": (_add_run_arguments, run_sft, "flow-matching SFT of a policy on demonstration videos"),
     "train": (_add_run_arguments, run_train, "Flow-GRPO training against a verifiable reward"),
     "sample": (_add_sample_arguments, run_sample, "sample videos for given puzzle seeds and verify them"),
-    "data": (*_lazy_command("envs.cli", "export"), "export a dataset: oracle mp4s, first frames, metadata CSVs"),
+    "data": (*_lazy_command("videorlvr.envs.cli", "export"), "export a dataset: oracle mp4s, first frames, metadata CSVs"),
     "eval": (add_eval_arguments, run_eval, "score model videos against a metadata CSV (or generate them first)"),
     "demo": (*_lazy_command("diffrl.demo", "demo"), "CPU demo: SFT, then GRPO vs continued SFT, held-out table"),
 }

@@ -50,11 +50,11 @@ class PromptSource(Protocol):
 
 @cache
 def task_spec(name: str) -> Any:
-    """The environment's :class:`envs.types.TaskSpec`, with a clear error if that env is not available."""
+    """The environment's :class:`videorlvr.envs.types.TaskSpec`, with a clear error if that env is not available."""
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; known tasks: {list(TASKS)}")
     try:
-        import envs
+        from videorlvr import envs
 
         return envs.get_task(name)
     except (ImportError, AttributeError) as error:
@@ -107,7 +107,7 @@ class SeedPromptSource(EnvPromptSource):
 
 
 class CsvPromptSource(EnvPromptSource):
-    """Rows of a metadata CSV as :mod:`envs.export` writes it: columns ``task_type`` (or ``task``) and
+    """Rows of a metadata CSV as :mod:`videorlvr.envs.export` writes it: columns ``task_type`` (or ``task``) and
     ``puzzle`` (the puzzle's JSON dict) at least; ``prompt``, if present, overrides the task's prompt;
     ``video`` (a path relative to the CSV's folder), if present, is the demonstration SFT regresses on
     (resized, and its frames resampled evenly to the policy's count). Epoch ``e`` visits the rows in a
@@ -149,7 +149,7 @@ class CsvPromptSource(EnvPromptSource):
         return PromptItem(task=row[self.task_column], puzzle=puzzle, prompt=prompt, index=index)
 
     def solution_videos(self, items: Sequence[PromptItem], height: int, width: int, num_frames: int) -> np.ndarray:
-        from envs.video import read_video, resize_video
+        from videorlvr.envs.video import read_video, resize_video
 
         videos = []
         for item in items:

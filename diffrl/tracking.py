@@ -59,7 +59,7 @@ class Tracker:
         from PIL import Image
         from tensorboard.compat.proto.summary_pb2 import Summary
 
-        from envs.video import write_video
+        from videorlvr.envs.video import write_video
 
         folder = self.run_dir / "samples" / f"step_{step:06d}"
         for i, (video, caption) in enumerate(zip(videos, captions)):

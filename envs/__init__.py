@@ -1,7 +1,9 @@
 """VideoRLVR environments: video reasoning puzzles with verifiable rewards.
 
-``import envs`` registers the Gymnasium ids ``VideoMaze-v0``, ``VideoFlowFree-v0`` and
-``VideoSokoban-v0``. Batch tools use :func:`get_task` for the plain functions of one task.
+``import videorlvr.envs`` (or ``import videorlvr``) registers the Gymnasium ids
+``VideoRLVR/VideoMaze-v0``, ``VideoRLVR/VideoFlowFree-v0`` and ``VideoRLVR/VideoSokoban-v0`` and their
+plain aliases ``VideoMaze-v0`` etc.; ``gym.make("videorlvr:VideoMaze-v0")`` needs no import at all.
+Batch tools use :func:`get_task` for the plain functions of one task.
 """
 
 from __future__ import annotations
@@ -10,26 +12,28 @@ import importlib
 
 from gymnasium.envs.registration import register, registry
 
-from envs.types import TaskSpec, Verdict
+from videorlvr.envs.types import TaskSpec, Verdict
 
 TASK_NAMES: tuple[str, ...] = ("maze", "flowfree", "sokoban")
 ENV_IDS = {"maze": "VideoMaze-v0", "flowfree": "VideoFlowFree-v0", "sokoban": "VideoSokoban-v0"}
+NAMESPACE = "VideoRLVR"
 _ENTRY_POINTS = {
-    "maze": "envs.maze.env:VideoMazeEnv",
-    "flowfree": "envs.flowfree.env:VideoFlowFreeEnv",
-    "sokoban": "envs.sokoban.env:VideoSokobanEnv",
+    "maze": "videorlvr.envs.maze.env:VideoMazeEnv",
+    "flowfree": "videorlvr.envs.flowfree.env:VideoFlowFreeEnv",
+    "sokoban": "videorlvr.envs.sokoban.env:VideoSokobanEnv",
 }
 
 for _task in TASK_NAMES:
-    if ENV_IDS[_task] not in registry:
-        register(id=ENV_IDS[_task], entry_point=_ENTRY_POINTS[_task])
+    for _env_id in (f"{NAMESPACE}/{ENV_IDS[_task]}", ENV_IDS[_task]):
+        if _env_id not in registry:
+            register(id=_env_id, entry_point=_ENTRY_POINTS[_task])
 
 
 def get_task(name: str) -> TaskSpec:
     """The :class:`TaskSpec` of a task by name ("maze", "flowfree" or "sokoban")."""
     if name not in TASK_NAMES:
         raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASK_NAMES)}")
-    return importlib.import_module(f"envs.{name}").TASK
+    return importlib.import_module(f"videorlvr.envs.{name}").TASK
 
 
-__all__ = ["ENV_IDS", "TASK_NAMES", "TaskSpec", "Verdict", "get_task"]
+__all__ = ["ENV_IDS", "NAMESPACE", "TASK_NAMES", "TaskSpec", "Verdict", "get_task"]

@@ -1,6 +1,6 @@
-"""``python -m envs {demo,export,score}`` (see :mod:`envs.cli`)."""
+"""``python -m videorlvr.envs {demo,export,score}`` (see :mod:`videorlvr.envs.cli`)."""
 
-from envs.cli import main
+from videorlvr.envs.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

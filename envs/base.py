@@ -9,8 +9,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.types import TaskSpec, Verdict
-from envs.video import VideoLike, as_video
+from videorlvr.envs.types import TaskSpec, Verdict
+from videorlvr.envs.video import VideoLike, as_video
 
 DIFFICULTIES = ("easy", "medium", "hard")
 REWARD_MODES = ("dense", "success")
@@ -22,7 +22,7 @@ PROMPT_CHARSET = string.printable
 class VideoReasoningEnv(gym.Env):
     """Base class of the video reasoning environments (see each task's class for its docs).
 
-    Subclasses set ``task`` (a :class:`~envs.types.TaskSpec`). Task-specific keyword arguments
+    Subclasses set ``task`` (a :class:`~videorlvr.envs.types.TaskSpec`). Task-specific keyword arguments
     (grid size, colours, boxes) are passed through to the task's ``generate``.
     """
 

@@ -1,4 +1,4 @@
-"""``python -m envs demo | export | score``: the environments' command line.
+"""``python -m videorlvr.envs demo | export | score``: the environments' command line.
 
 Each subcommand has an ``add_<name>_arguments(parser)`` and a ``run_<name>(args) -> int`` so that other
 command lines (``diffrl data``, ``diffrl eval``) can reuse the same options.
@@ -13,17 +13,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from envs import TASK_NAMES, get_task
-from envs.base import DIFFICULTIES
-from envs.evaluate import cell_prf, evaluate_videos, write_report
-from envs.export import (
+from videorlvr.envs import TASK_NAMES, get_task
+from videorlvr.envs.base import DIFFICULTIES
+from videorlvr.envs.evaluate import cell_prf, evaluate_videos, write_report
+from videorlvr.envs.export import (
     TEST_SEED_START,
     TRAIN_SEED_START,
     atomic_write_bytes,
     export_dataset,
     write_png_atomic,
 )
-from envs.video import DEFAULT_CRF, DEFAULT_FPS, read_video, write_video
+from videorlvr.envs.video import DEFAULT_CRF, DEFAULT_FPS, read_video, write_video
 
 
 def parse_counts(text: str) -> int | dict[str, int]:
@@ -173,7 +173,7 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m envs", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m videorlvr.envs", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (add_arguments, _, help_text) in COMMANDS.items():
         add_arguments(sub.add_parser(name, help=help_text, description=help_text))

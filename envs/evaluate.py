@@ -1,6 +1,6 @@
 """Score a folder of model videos against a metadata CSV: success rate, path-cell P/R/F1, reward terms.
 
-Each CSV row (the layout :mod:`envs.export` writes: ``video``, ``task_type``, ``puzzle`` or, for
+Each CSV row (the layout :mod:`videorlvr.envs.export` writes: ``video``, ``task_type``, ``puzzle`` or, for
 Sokoban, ``sokoban_metadata``) names one puzzle; the model's video for it is found in ``video_dir``
 by the file name of the row's ``video`` (any video extension, any sub-folder), or by an explicit
 column of paths relative to ``video_dir``. Without ``video_dir`` the dataset's own videos are scored.
@@ -24,9 +24,9 @@ from typing import Any
 import cv2
 from tqdm import tqdm
 
-from envs import TASK_NAMES, get_task
-from envs.export import atomic_write_bytes, read_metadata, write_csv_atomic
-from envs.video import read_video, resize_video
+from videorlvr.envs import TASK_NAMES, get_task
+from videorlvr.envs.export import atomic_write_bytes, read_metadata, write_csv_atomic
+from videorlvr.envs.video import read_video, resize_video
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".gif")
 RESULT_FILES = {"json": "eval_results.json", "rows": "eval_rows.csv", "summary": "eval_summary.csv"}

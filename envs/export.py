@@ -31,9 +31,9 @@ from typing import Any
 import cv2
 from tqdm import tqdm
 
-from envs import TASK_NAMES, get_task
-from envs.base import DIFFICULTIES
-from envs.video import DEFAULT_CRF, DEFAULT_FPS, write_video
+from videorlvr.envs import TASK_NAMES, get_task
+from videorlvr.envs.base import DIFFICULTIES
+from videorlvr.envs.video import DEFAULT_CRF, DEFAULT_FPS, write_video
 
 SPLITS = ("train", "test")
 TRAIN_SEED_START = 0

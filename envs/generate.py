@@ -1,4 +1,4 @@
-"""Generate one answer video per metadata row with any model, named so :mod:`envs.evaluate` finds it.
+"""Generate one answer video per metadata row with any model, named so :mod:`videorlvr.envs.evaluate` finds it.
 
 The model is a plain callable, so this module knows nothing about models::
 
@@ -25,10 +25,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from envs import get_task
-from envs.evaluate import output_name_for_row, resolve_inside
-from envs.export import read_metadata
-from envs.video import DEFAULT_FPS, as_video, write_video
+from videorlvr.envs import get_task
+from videorlvr.envs.evaluate import output_name_for_row, resolve_inside
+from videorlvr.envs.export import read_metadata
+from videorlvr.envs.video import DEFAULT_FPS, as_video, write_video
 
 VideoModel = Callable[
     [np.ndarray, Sequence[str]], object
@@ -60,7 +60,7 @@ def generate_videos(
 ) -> list[Path]:
     """Call ``model`` on the first frame and prompt of every row (in batches) and write its videos.
 
-    Videos go to ``out_dir/<file name of the row's video>`` (see :func:`~envs.evaluate.output_name_for_row`);
+    Videos go to ``out_dir/<file name of the row's video>`` (see :func:`~videorlvr.envs.evaluate.output_name_for_row`);
     existing ones are kept. ``limit``: only the first N rows. Returns the video path of every row handled.
     """
     if batch_size < 1:

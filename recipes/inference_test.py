@@ -7,7 +7,7 @@ The policy is built from the run config (``policy:`` section) and, with ``--chec
 or policy folder), loaded with those trained weights; without it the config's own weights are used (e.g.
 the SFT checkpoint: the baseline). Deterministic Euler sampling; each row's noise is seeded by its row
 index, so results do not depend on batching or resuming. Videos are named for ``envs.evaluate``; rows
-whose video exists are skipped. Score them with ``python -m envs score VIDEO_DIR --metadata ...``.
+whose video exists are skipped. Score them with ``python -m videorlvr.envs score VIDEO_DIR --metadata ...``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from diffrl.checkpoint import resolve_policy_folder
 from diffrl.config import load_config
 from diffrl.policies import build_policy
 from diffrl.sampling import SamplingPlan, rollout, sample_generators
-from envs.generate import generate_videos
+from videorlvr.envs.generate import generate_videos
 
 
 def build_parser() -> argparse.ArgumentParser:

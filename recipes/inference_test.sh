@@ -27,4 +27,4 @@ require_path "$csv" "test metadata (run recipes/export_data.sh)" DATA_ROOT
 video_dir="${VIDEO_DIR:-$OUTPUT_ROOT/videos/$name}"
 python "$REPO_ROOT/recipes/inference_test.py" --config "$recipe" "${checkpoint_args[@]}" \
   --metadata "$csv" --out "$video_dir" "$@"
-python -m envs score "$video_dir" --metadata "$csv" --out "$video_dir/eval" --workers "${WORKERS:-4}"
+python -m videorlvr.envs score "$video_dir" --metadata "$csv" --out "$video_dir/eval" --workers "${WORKERS:-4}"

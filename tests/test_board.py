@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.board import BoardGeometry, classify_colours, locate_board, normalised_colours
+from videorlvr.envs.board import BoardGeometry, classify_colours, locate_board, normalised_colours
 
 PALETTE = np.array([[200, 200, 200], [230, 30, 30], [30, 200, 40], [40, 60, 230], [60, 60, 60]])
 

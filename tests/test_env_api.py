@@ -17,8 +17,8 @@ import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
 
-import envs
-from envs.video import write_video
+from videorlvr import envs
+from videorlvr.envs.video import write_video
 
 H, W, T = 240, 416, 17
 SECTIONS = (
@@ -47,7 +47,7 @@ def env_id(task_name) -> str:
 @pytest.fixture(scope="module")
 def weights(task_name) -> dict[str, float]:
     """The task's reward weights: the expected set (and order) of reward components."""
-    return importlib.import_module(f"envs.{task_name}.constants").WEIGHTS
+    return importlib.import_module(f"videorlvr.envs.{task_name}.constants").WEIGHTS
 
 
 @pytest.fixture(scope="module")

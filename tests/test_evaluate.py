@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import envs
-from envs.cli import main
-from envs.evaluate import (
+from videorlvr import envs
+from videorlvr.envs.cli import main
+from videorlvr.envs.evaluate import (
     RESULT_FILES,
     RowResult,
     cell_prf,
@@ -24,9 +24,9 @@ from envs.evaluate import (
     summarise,
     write_report,
 )
-from envs.export import METADATA_COLUMNS, export_dataset, read_metadata, write_csv_atomic
-from envs.generate import generate_videos
-from envs.video import read_video, write_video
+from videorlvr.envs.export import METADATA_COLUMNS, export_dataset, read_metadata, write_csv_atomic
+from videorlvr.envs.generate import generate_videos
+from videorlvr.envs.video import read_video, write_video
 
 SIZE = {"height": 240, "width": 416, "num_frames": 17}
 cells = st.frozensets(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=12)

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 import pytest
 
-import envs
-from envs.evaluate import evaluate_videos
-from envs.export import (
+from videorlvr import envs
+from videorlvr.envs.evaluate import evaluate_videos
+from videorlvr.envs.export import (
     CONFIG_NAME,
     METADATA_COLUMNS,
     _test_seeds,
@@ -27,7 +27,7 @@ from envs.export import (
     puzzle_content_key,
     read_metadata,
 )
-from envs.video import read_video
+from videorlvr.envs.video import read_video
 
 SIZE = {"height": 240, "width": 416, "num_frames": 17}
 REPO_ROOT = Path(__file__).resolve().parents[1]

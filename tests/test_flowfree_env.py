@@ -6,9 +6,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs
-from envs.flowfree.constants import WEIGHTS
-from envs.flowfree.env import VideoFlowFreeEnv
+from videorlvr import envs
+from videorlvr.envs.flowfree.constants import WEIGHTS
+from videorlvr.envs.flowfree.env import VideoFlowFreeEnv
 
 H, W, T = 240, 416, 17
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.flowfree import FlowFreePuzzle, count_solutions, find_solutions, generate
-from envs.flowfree.constants import PALETTE, PRESETS
-from envs.flowfree.generator import random_cover, resolve_settings
+from videorlvr.envs.flowfree import FlowFreePuzzle, count_solutions, find_solutions, generate
+from videorlvr.envs.flowfree.constants import PALETTE, PRESETS
+from videorlvr.envs.flowfree.generator import random_cover, resolve_settings
 
 
 def naive_count(size, endpoints, cap):

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from video_artifacts import add_noise
 
-from envs.evaluate import cell_prf
-from envs.flowfree import (
+from videorlvr.envs.evaluate import cell_prf
+from videorlvr.envs.flowfree import (
     EMPTY,
     generate,
     judge,
@@ -21,9 +21,9 @@ from envs.flowfree import (
     render_states,
     verify,
 )
-from envs.flowfree.constants import WEIGHTS
-from envs.flowfree.rules import growth_limit
-from envs.video import h264_round_trip
+from videorlvr.envs.flowfree.constants import WEIGHTS
+from videorlvr.envs.flowfree.rules import growth_limit
+from videorlvr.envs.video import h264_round_trip
 
 H, W = 240, 416
 

@@ -2,8 +2,8 @@
 
 import gymnasium as gym
 
-import envs  # noqa: F401  (registers the ids)
-from envs.maze.constants import WEIGHTS
+from videorlvr import envs  # noqa: F401  (registers the ids)
+from videorlvr.envs.maze.constants import WEIGHTS
 
 H, W, T = 240, 416, 17
 

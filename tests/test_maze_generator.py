@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.maze import MazePuzzle, generate
-from envs.maze.constants import PRESETS
-from envs.maze.generator import path_bucket
+from videorlvr.envs.maze import MazePuzzle, generate
+from videorlvr.envs.maze.constants import PRESETS
+from videorlvr.envs.maze.generator import path_bucket
 
 
 def _bfs_path(puzzle, start, goal):

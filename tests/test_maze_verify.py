@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from video_artifacts import add_noise, blur
 
-from envs.maze import generate, judge, judge_moves, perceive, render_solution, speed_limit, verify
-from envs.maze.constants import WEIGHTS
-from envs.maze.render import _draw_agent, geometry_for, render_agent_path, render_board
-from envs.video import h264_round_trip
+from videorlvr.envs.maze import generate, judge, judge_moves, perceive, render_solution, speed_limit, verify
+from videorlvr.envs.maze.constants import WEIGHTS
+from videorlvr.envs.maze.render import _draw_agent, geometry_for, render_agent_path, render_board
+from videorlvr.envs.video import h264_round_trip
 
 H, W = 240, 416
 MOVE_NAMES = {(-1, 0): "u", (1, 0): "d", (0, -1): "l", (0, 1): "r"}

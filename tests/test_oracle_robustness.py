@@ -3,7 +3,7 @@
 import pytest
 from video_artifacts import ARTIFACTS
 
-from envs import TASK_NAMES, get_task
+from videorlvr.envs import TASK_NAMES, get_task
 
 H, W = 240, 416
 

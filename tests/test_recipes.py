@@ -130,7 +130,7 @@ def test_accelerate_configs_load(name, kind, processes):
 
 def test_tiny_cpu_recipe_builds_its_policy_and_its_oracles_pass_the_verifier(roots):
     pytest.importorskip("diffrl.config")
-    import envs
+    from videorlvr import envs
     from diffrl.config import load_config
     from diffrl.data import build_prompt_source
     from diffrl.policies import build_policy
@@ -155,7 +155,7 @@ def test_tiny_cpu_recipe_builds_its_policy_and_its_oracles_pass_the_verifier(roo
 def test_exported_training_csv_feeds_the_trainers_csv_source(tmp_path):
     pytest.importorskip("diffrl.config")
     from diffrl.data import CsvPromptSource
-    from envs.export import export_dataset, read_metadata
+    from videorlvr.envs.export import export_dataset, read_metadata
 
     export_dataset(tmp_path, tasks=["maze"], train_count=2, test_count=0, height=240, width=416, num_frames=17,
                    progress=False)  # fmt: skip
@@ -173,8 +173,8 @@ def test_inference_script_answers_every_test_row_and_the_answers_can_be_scored(t
     pytest.importorskip("diffrl.config")
     import importlib.util
 
-    from envs.evaluate import evaluate_videos
-    from envs.export import export_dataset
+    from videorlvr.envs.evaluate import evaluate_videos
+    from videorlvr.envs.export import export_dataset
 
     monkeypatch.setenv("OUTPUT_ROOT", str(tmp_path / "out"))
     export_dataset(tmp_path / "data", tasks=["maze"], train_count=0, test_count=2, height=48, width=48,

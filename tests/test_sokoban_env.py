@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs
+from videorlvr import envs
 
 SMALL = {"height": 96, "width": 160, "num_frames": 17}
 

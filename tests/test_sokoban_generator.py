@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.sokoban import Puzzle, generate, judge_moves, states_from_moves
-from envs.sokoban.constants import PRESETS
-from envs.sokoban.puzzle import replay, step
-from envs.sokoban.solver import Solver
+from videorlvr.envs.sokoban import Puzzle, generate, judge_moves, states_from_moves
+from videorlvr.envs.sokoban.constants import PRESETS
+from videorlvr.envs.sokoban.puzzle import replay, step
+from videorlvr.envs.sokoban.solver import Solver
 
 DIFFICULTY = st.sampled_from(["easy", "medium", "hard"])
 SEED = st.integers(0, 2**31 - 2)

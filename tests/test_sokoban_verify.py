@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.sokoban import (
+from videorlvr.envs.sokoban import (
     Puzzle,
     generate,
     judge,
@@ -20,10 +20,10 @@ from envs.sokoban import (
     speed_limit,
     verify,
 )
-from envs.sokoban.constants import FLOOR_RGB, WEIGHTS
-from envs.sokoban.puzzle import replay
-from envs.sokoban.rules import explain
-from envs.video import h264_round_trip, write_video
+from videorlvr.envs.sokoban.constants import FLOOR_RGB, WEIGHTS
+from videorlvr.envs.sokoban.puzzle import replay
+from videorlvr.envs.sokoban.rules import explain
+from videorlvr.envs.video import h264_round_trip, write_video
 
 H, W = 240, 416
 RESOLUTIONS = [(240, 416), (256, 448), (320, 576), (288, 288)]
@@ -35,7 +35,7 @@ def _hold(puzzle, states, frames_each):
 
 
 def _cell_box(puzzle, cell, height=H, width=W):
-    from envs.board import BoardGeometry
+    from videorlvr.envs.board import BoardGeometry
 
     return BoardGeometry(puzzle.rows, puzzle.cols, height, width).cell_box(*puzzle.cell(cell))
 
@@ -336,7 +336,7 @@ def test_rule_breaking_video_scores_below_the_honest_partial_video():
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_path_cells_count_only_along_the_legal_prefix_from_the_start(seed):
-    from envs.sokoban.rules import judge
+    from videorlvr.envs.sokoban.rules import judge
 
     puzzle = generate(seed, "easy")
     oracle = judge(puzzle, puzzle.oracle_states)

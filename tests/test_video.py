@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from envs.video import as_video, h264_round_trip, read_video, resize_video, write_video
+from videorlvr.envs.video import as_video, h264_round_trip, read_video, resize_video, write_video
 
 
 def _clip(frames=4, height=32, width=48, seed=0):

@@ -39,7 +39,7 @@ from diffrl.policies.wan_loading import (
     merge_saved_policy,
     policy_kwargs_from_config,
 )
-from envs.video import resize_video
+from videorlvr.envs.video import resize_video
 
 # Wan2.2's own default negative prompt (``sample_neg_prompt`` of the official configs)
 WAN_NEGATIVE_PROMPT = (

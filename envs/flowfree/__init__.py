@@ -8,14 +8,14 @@ Plain functions for batch work: :func:`generate`, :func:`render_first_frame`, :f
 
 from __future__ import annotations
 
-from envs.flowfree.constants import COLOUR_NAMES, ENV_ID, TASK_NAME
-from envs.flowfree.generator import generate
-from envs.flowfree.puzzle import EMPTY, FlowFreePuzzle, growth_schedule, oracle_states
-from envs.flowfree.render import render_first_frame, render_solution, render_states
-from envs.flowfree.rules import growth_limit, judge, judge_moves, states_from_moves
-from envs.flowfree.solver import count_solutions, find_solutions
-from envs.flowfree.verify import perceive, verify
-from envs.types import TaskSpec
+from videorlvr.envs.flowfree.constants import COLOUR_NAMES, ENV_ID, TASK_NAME
+from videorlvr.envs.flowfree.generator import generate
+from videorlvr.envs.flowfree.puzzle import EMPTY, FlowFreePuzzle, growth_schedule, oracle_states
+from videorlvr.envs.flowfree.render import render_first_frame, render_solution, render_states
+from videorlvr.envs.flowfree.rules import growth_limit, judge, judge_moves, states_from_moves
+from videorlvr.envs.flowfree.solver import count_solutions, find_solutions
+from videorlvr.envs.flowfree.verify import perceive, verify
+from videorlvr.envs.types import TaskSpec
 
 Puzzle = FlowFreePuzzle
 

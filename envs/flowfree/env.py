@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from envs.base import VideoReasoningEnv
-from envs.flowfree import TASK
-from envs.flowfree.generator import resolve_settings
-from envs.types import TaskSpec
+from videorlvr.envs.base import VideoReasoningEnv
+from videorlvr.envs.flowfree import TASK
+from videorlvr.envs.flowfree.generator import resolve_settings
+from videorlvr.envs.types import TaskSpec
 
 
 class VideoFlowFreeEnv(VideoReasoningEnv):

@@ -6,7 +6,7 @@ rules out floating loops, 2x2 blocks of one colour and adjacent endpoints). The 
 merging paths end to end from single cells, shortest first; when no merge keeps the paths induced,
 a *rewire* move re-threads one path end through a neighbouring path, and when there are too few
 paths, long ones are split. The cover's endpoints become the puzzle, kept only if the exact solver
-(:mod:`envs.flowfree.solver`) finds exactly one solution within its node budget.
+(:mod:`videorlvr.envs.flowfree.solver`) finds exactly one solution within its node budget.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import random
 
 import numpy as np
 
-from envs.flowfree.constants import (
+from videorlvr.envs.flowfree.constants import (
     MAX_ATTEMPTS,
     MAX_SIZE,
     MIN_PATH_CELLS,
@@ -25,9 +25,9 @@ from envs.flowfree.constants import (
     PRESETS,
     TOTAL_NODE_BUDGET,
 )
-from envs.flowfree.puzzle import FlowFreePuzzle
-from envs.flowfree.solver import count_solutions
-from envs.types import Cell
+from videorlvr.envs.flowfree.puzzle import FlowFreePuzzle
+from videorlvr.envs.flowfree.solver import count_solutions
+from videorlvr.envs.types import Cell
 
 REWIRE_TRIES = 20  # random (end, neighbour) picks per rewire move
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.flowfree.constants import HOLD_FRACTION, MAX_SIZE, MIN_SIZE, PALETTE
-from envs.types import Cell
+from videorlvr.envs.flowfree.constants import HOLD_FRACTION, MAX_SIZE, MIN_SIZE, PALETTE
+from videorlvr.envs.types import Cell
 
 EMPTY = -1  # label of an empty cell in every colour grid of this package
 

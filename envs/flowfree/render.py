@@ -1,6 +1,6 @@
 """Drawing FlowFree boards: the first frame, the oracle video, and any sequence of cell-colour states.
 
-The board is letterboxed by :class:`envs.board.BoardGeometry`: a dark floor with thin grid lines,
+The board is letterboxed by :class:`videorlvr.envs.board.BoardGeometry`: a dark floor with thin grid lines,
 endpoints as filled discs and pipes as thick strokes through the cell centres (round joins), in the
 colours of :data:`envs.flowfree.constants.PALETTE`.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from envs.board import BoardGeometry
-from envs.flowfree.constants import (
+from videorlvr.envs.board import BoardGeometry
+from videorlvr.envs.flowfree.constants import (
     ENDPOINT_RADIUS,
     FLOOR_RGB,
     GRID_LINE_WIDTH,
@@ -19,8 +19,8 @@ from envs.flowfree.constants import (
     PALETTE,
     STROKE_WIDTH,
 )
-from envs.flowfree.puzzle import EMPTY, FlowFreePuzzle, growth_schedule
-from envs.types import Cell
+from videorlvr.envs.flowfree.puzzle import EMPTY, FlowFreePuzzle, growth_schedule
+from videorlvr.envs.types import Cell
 
 _SHIFT = 4  # cv2 fixed-point bits: sub-pixel centres
 _SCALE = 1 << _SHIFT

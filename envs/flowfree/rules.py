@@ -39,7 +39,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from envs.flowfree.constants import (
+from videorlvr.envs.flowfree.constants import (
     COLOUR_NAMES,
     END_FRACTION,
     GROWTH_SLACK,
@@ -47,8 +47,8 @@ from envs.flowfree.constants import (
     MIN_GROWTH,
     WEIGHTS,
 )
-from envs.flowfree.puzzle import EMPTY, FlowFreePuzzle
-from envs.types import Verdict, make_verdict
+from videorlvr.envs.flowfree.puzzle import EMPTY, FlowFreePuzzle
+from videorlvr.envs.types import Verdict, make_verdict
 
 
 def growth_limit(fill_cells: int, num_frames: int) -> int:

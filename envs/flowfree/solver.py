@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.types import Cell
+from videorlvr.envs.types import Cell
 
 EMPTY = -1
 WALL = -2

@@ -1,12 +1,12 @@
 """FlowFree perception: video -> the colour of every cell per frame (with confidence) -> rules.
 
-Per frame the board is located (:func:`envs.board.locate_board`, so drift, zoom, casts and flicker
+Per frame the board is located (:func:`videorlvr.envs.board.locate_board`, so drift, zoom, casts and flicker
 are absorbed), a 2x2 patch at every cell centre is read and colour-normalised, and each cell is
 labelled with the nearest of the floor colour and the puzzle's own pipe colours (the colours and
 where the endpoints are come from the puzzle, never from the video). A frame is *readable* when the
 board was found and every cell's label is unambiguous (colour margin >= MIN_MARGIN); other frames
 (garbage, heavy blur, mid-transition smears) are skipped, and an isolated one-frame blip of a cell
-between two agreeing readings is voted away. :func:`envs.flowfree.rules.judge` judges the readings.
+between two agreeing readings is voted away. :func:`videorlvr.envs.flowfree.rules.judge` judges the readings.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from envs.board import classify_colours, locate_board, normalised_colours
-from envs.flowfree.constants import FLOOR_RGB, GAIN_RANGE, MIN_MARGIN, PALETTE, SAMPLE_RADIUS
-from envs.flowfree.puzzle import FlowFreePuzzle
-from envs.flowfree.render import geometry_for
-from envs.flowfree.rules import judge
-from envs.types import Verdict
-from envs.video import VideoLike, as_video
+from videorlvr.envs.board import classify_colours, locate_board, normalised_colours
+from videorlvr.envs.flowfree.constants import FLOOR_RGB, GAIN_RANGE, MIN_MARGIN, PALETTE, SAMPLE_RADIUS
+from videorlvr.envs.flowfree.puzzle import FlowFreePuzzle
+from videorlvr.envs.flowfree.render import geometry_for
+from videorlvr.envs.flowfree.rules import judge
+from videorlvr.envs.types import Verdict
+from videorlvr.envs.video import VideoLike, as_video
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
 
 
 def verify(puzzle: FlowFreePuzzle, video: VideoLike) -> Verdict:
-    """Score a video (anything :func:`envs.video.as_video` accepts) of this puzzle at its own resolution."""
+    """Score a video (anything :func:`videorlvr.envs.video.as_video` accepts) of this puzzle at its own resolution."""
     if not isinstance(puzzle, FlowFreePuzzle):
         raise TypeError(f"puzzle must be a FlowFreePuzzle, got {type(puzzle).__name__}")
     video = as_video(video)

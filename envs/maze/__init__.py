@@ -6,12 +6,12 @@ Plain functions for batch work: :func:`generate`, :func:`render_first_frame`, :f
 
 from __future__ import annotations
 
-from envs.maze.constants import COLOUR_NAMES, ENV_ID, TASK_NAME
-from envs.maze.generator import MazePuzzle, generate
-from envs.maze.render import render_first_frame, render_solution
-from envs.maze.rules import judge, judge_moves, speed_limit
-from envs.maze.verify import perceive, verify
-from envs.types import TaskSpec
+from videorlvr.envs.maze.constants import COLOUR_NAMES, ENV_ID, TASK_NAME
+from videorlvr.envs.maze.generator import MazePuzzle, generate
+from videorlvr.envs.maze.render import render_first_frame, render_solution
+from videorlvr.envs.maze.rules import judge, judge_moves, speed_limit
+from videorlvr.envs.maze.verify import perceive, verify
+from videorlvr.envs.types import TaskSpec
 
 Puzzle = MazePuzzle
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from envs.base import VideoReasoningEnv
-from envs.maze import TASK
-from envs.types import TaskSpec
+from videorlvr.envs.base import VideoReasoningEnv
+from videorlvr.envs.maze import TASK
+from videorlvr.envs.types import TaskSpec
 
 
 class VideoMazeEnv(VideoReasoningEnv):

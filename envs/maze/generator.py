@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.maze.constants import (
+from videorlvr.envs.maze.constants import (
     ALGORITHMS,
     DEFAULT_ALGORITHM,
     MAX_MAZE_TRIES,
@@ -23,7 +23,7 @@ from envs.maze.constants import (
     STARTS_PER_MAZE,
     TASK_NAME,
 )
-from envs.types import Cell
+from videorlvr.envs.types import Cell
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.board import BoardGeometry
-from envs.maze.constants import (
+from videorlvr.envs.board import BoardGeometry
+from videorlvr.envs.maze.constants import (
     AGENT_RADIUS,
     AGENT_RGB,
     FLOOR_RGB,
@@ -18,7 +18,7 @@ from envs.maze.constants import (
     WALL_RGB,
     WALL_THICKNESS,
 )
-from envs.maze.generator import MazePuzzle
+from videorlvr.envs.maze.generator import MazePuzzle
 
 _PALETTE = np.array([FLOOR_RGB, WALL_RGB, START_RGB, GOAL_RGB], dtype=np.uint8)
 _FLOOR, _WALL, _START, _GOAL = range(4)

@@ -24,9 +24,9 @@ import itertools
 import math
 from collections.abc import Sequence
 
-from envs.maze.constants import END_FRACTION, MAX_GAP_CREDIT, MAZE_PRESERVED_MIN, SPEED_SLACK, WEIGHTS
-from envs.maze.generator import MazePuzzle
-from envs.types import Cell, Verdict, make_verdict
+from videorlvr.envs.maze.constants import END_FRACTION, MAX_GAP_CREDIT, MAZE_PRESERVED_MIN, SPEED_SLACK, WEIGHTS
+from videorlvr.envs.maze.generator import MazePuzzle
+from videorlvr.envs.types import Cell, Verdict, make_verdict
 
 MOVES = {"u": (-1, 0), "d": (1, 0), "l": (0, -1), "r": (0, 1)}
 

@@ -1,11 +1,11 @@
 """Maze perception: video -> the agent's cell per frame (with confidence) and maze integrity -> rules.
 
-The board is located in every frame (:func:`envs.board.locate_board`) and only these pixels are
+The board is located in every frame (:func:`videorlvr.envs.board.locate_board`) and only these pixels are
 read, one gather per kind: 2x2 samples around every cell centre (classified as floor, agent, goal
 or start) in every frame; 2 samples along every interior wall position (dark = wall, bright = open)
 and 4 at the goal cell's corners on every WALL_FRAME_STRIDE-th frame and the final frames. A frame
 whose agent is between cells, doubled or missing is left unread (``None``), never guessed.
-:mod:`envs.maze.rules` judges the resulting sequence.
+:mod:`videorlvr.envs.maze.rules` judges the resulting sequence.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from envs.board import classify_colours, locate_board, normalised_colours
-from envs.maze.constants import (
+from videorlvr.envs.board import classify_colours, locate_board, normalised_colours
+from videorlvr.envs.maze.constants import (
     AGENT_MARGIN,
     AGENT_RGB,
     CENTRE_RADIUS,
@@ -32,11 +32,11 @@ from envs.maze.constants import (
     WALL_SPAN,
     WEAK_MARGIN,
 )
-from envs.maze.generator import MazePuzzle
-from envs.maze.render import geometry_for, marker_inset
-from envs.maze.rules import end_window, judge, speed_limit
-from envs.types import Cell, Verdict
-from envs.video import VideoLike, as_video
+from videorlvr.envs.maze.generator import MazePuzzle
+from videorlvr.envs.maze.render import geometry_for, marker_inset
+from videorlvr.envs.maze.rules import end_window, judge, speed_limit
+from videorlvr.envs.types import Cell, Verdict
+from videorlvr.envs.video import VideoLike, as_video
 
 CELL_PALETTE = np.array([FLOOR_RGB, AGENT_RGB, GOAL_RGB, START_RGB], dtype=np.float32)
 _AGENT = 1
@@ -84,7 +84,7 @@ def goal_ring(cell: int) -> float:
     """Offset (cells) of the goal-corner samples from the goal cell's centre in a ``cell``-px cell.
 
     GOAL_RING, but never beyond the centre of the goal square's outermost pixel: at small cells the
-    drawn square (whole pixels, :func:`envs.maze.render.marker_inset`) is narrower than its fraction.
+    drawn square (whole pixels, :func:`videorlvr.envs.maze.render.marker_inset`) is narrower than its fraction.
     """
     return min(GOAL_RING, (cell / 2 - marker_inset(cell) - 0.5) / cell)
 
@@ -164,7 +164,7 @@ def perceive(puzzle: MazePuzzle, video: np.ndarray) -> MazeReading:
 
 
 def verify(puzzle: MazePuzzle, video: VideoLike) -> Verdict:
-    """Score a video (anything :func:`envs.video.as_video` accepts) of this puzzle at its own resolution."""
+    """Score a video (anything :func:`videorlvr.envs.video.as_video` accepts) of this puzzle at its own resolution."""
     if not isinstance(puzzle, MazePuzzle):
         raise TypeError(f"puzzle must be a MazePuzzle, got {type(puzzle).__name__}")
     frames = as_video(video)

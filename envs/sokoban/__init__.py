@@ -7,12 +7,12 @@ Plain functions for batch work: :func:`generate`, :func:`render_first_frame`, :f
 
 from __future__ import annotations
 
-from envs.sokoban.generator import generate
-from envs.sokoban.puzzle import Puzzle
-from envs.sokoban.render import render_first_frame, render_solution, render_state, render_states
-from envs.sokoban.rules import judge, judge_moves, speed_limit, states_from_moves
-from envs.sokoban.verify import perceive, read_moves, verify
-from envs.types import TaskSpec
+from videorlvr.envs.sokoban.generator import generate
+from videorlvr.envs.sokoban.puzzle import Puzzle
+from videorlvr.envs.sokoban.render import render_first_frame, render_solution, render_state, render_states
+from videorlvr.envs.sokoban.rules import judge, judge_moves, speed_limit, states_from_moves
+from videorlvr.envs.sokoban.verify import perceive, read_moves, verify
+from videorlvr.envs.types import TaskSpec
 
 TASK_NAME = "sokoban"
 ENV_ID = "VideoSokoban-v0"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from envs.base import VideoReasoningEnv
-from envs.sokoban import TASK
-from envs.sokoban.generator import resolve_settings
-from envs.types import TaskSpec
+from videorlvr.envs.base import VideoReasoningEnv
+from videorlvr.envs.sokoban import TASK
+from videorlvr.envs.sokoban.generator import resolve_settings
+from videorlvr.envs.types import TaskSpec
 
 
 class VideoSokobanEnv(VideoReasoningEnv):

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.sokoban.constants import (
+from videorlvr.envs.sokoban.constants import (
     FLOOR_SHARE,
     MAX_SIZE,
     MIN_SIZE,
@@ -31,8 +31,8 @@ from envs.sokoban.constants import (
     SOLVER_NODE_BUDGET,
     TURN_PROBABILITY,
 )
-from envs.sokoban.puzzle import Puzzle, State, level_from_state
-from envs.sokoban.solver import Solver, cells_of, shift
+from videorlvr.envs.sokoban.puzzle import Puzzle, State, level_from_state
+from videorlvr.envs.sokoban.solver import Solver, cells_of, shift
 
 DIFFICULTIES = tuple(PRESETS)
 _CARVE_SHAPES = (((0, 0),), ((0, 0), (0, 1)), ((0, 0), (1, 0)), ((0, 0), (0, 1), (1, 0), (1, 1)))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.sokoban.constants import (
+from videorlvr.envs.sokoban.constants import (
     BOX_CHAR,
     BOX_ON_TARGET_CHAR,
     LEVEL_CHARS,
@@ -24,7 +24,7 @@ from envs.sokoban.constants import (
     TARGET_CHAR,
     WALL_CHAR,
 )
-from envs.types import Cell
+from videorlvr.envs.types import Cell
 
 State = tuple[int, tuple[int, ...]]  # (player cell, sorted box cells)
 

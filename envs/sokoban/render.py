@@ -1,4 +1,4 @@
-"""Sokoban frames and oracle videos, letterboxed with :class:`envs.board.BoardGeometry`.
+"""Sokoban frames and oracle videos, letterboxed with :class:`videorlvr.envs.board.BoardGeometry`.
 
 Each cell is filled with the wall or floor colour; a target is a red square in the middle of its
 cell; a box is an amber square (green on a target) with a darker rim; the player is a blue disc.
@@ -11,8 +11,8 @@ import functools
 
 import numpy as np
 
-from envs.board import BoardGeometry
-from envs.sokoban.constants import (
+from videorlvr.envs.board import BoardGeometry
+from videorlvr.envs.sokoban.constants import (
     BOX_FRACTION,
     BOX_ON_TARGET_RGB,
     BOX_RGB,
@@ -25,7 +25,7 @@ from envs.sokoban.constants import (
     TARGET_RGB,
     WALL_RGB,
 )
-from envs.sokoban.puzzle import Puzzle, State
+from videorlvr.envs.sokoban.puzzle import Puzzle, State
 
 RIM_SHARE = 0.09  # box rim thickness as a share of a cell
 RIM_DARKEN = 0.7

@@ -1,6 +1,6 @@
 """The pixel-free half of the verifier: judge a sequence of Sokoban states.
 
-A state is ``(player, boxes)`` on flat cells (see :mod:`envs.sokoban.puzzle`). The same rules judge
+A state is ``(player, boxes)`` on flat cells (see :mod:`videorlvr.envs.sokoban.puzzle`). The same rules judge
 states parsed from a video (several moves may separate two readable frames, bounded by a speed limit)
 and states built from a move string (one move per transition):
 
@@ -18,7 +18,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from envs.sokoban.constants import (
+from videorlvr.envs.sokoban.constants import (
     LAYOUT_SUCCESS_MIN,
     MIN_SPEED_LIMIT,
     MOVES,
@@ -26,9 +26,9 @@ from envs.sokoban.constants import (
     SPEED_FACTOR,
     WEIGHTS,
 )
-from envs.sokoban.puzzle import Puzzle, State, step
-from envs.sokoban.solver import INFINITY, Solver
-from envs.types import Verdict, make_verdict
+from videorlvr.envs.sokoban.puzzle import Puzzle, State, step
+from videorlvr.envs.sokoban.solver import INFINITY, Solver
+from videorlvr.envs.types import Verdict, make_verdict
 
 
 def speed_limit(solution_length: int, num_frames: int) -> int:

@@ -1,6 +1,6 @@
 """The perception half of the Sokoban verifier: video -> per-frame board states -> :func:`rules.judge`.
 
-Each frame is located (:func:`envs.board.locate_board`), a small patch at every cell centre is read
+Each frame is located (:func:`videorlvr.envs.board.locate_board`), a small patch at every cell centre is read
 and colour-normalised, and each cell is labelled floor / wall / target / box / box-on-target /
 player. A frame is *readable* when every label is unambiguous and it shows exactly one player and the
 puzzle's number of boxes; frames in between (mid-slide, blurred, garbage) are skipped. Consecutive
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.board import BoardGeometry, classify_colours, locate_board, normalised_colours
-from envs.sokoban.constants import (
+from videorlvr.envs.board import BoardGeometry, classify_colours, locate_board, normalised_colours
+from videorlvr.envs.sokoban.constants import (
     BOX,
     BOX_ON_TARGET,
     FLOOR,
@@ -28,10 +28,10 @@ from envs.sokoban.constants import (
     TARGET,
     WALL,
 )
-from envs.sokoban.puzzle import Puzzle, State
-from envs.sokoban.rules import judge, speed_limit, trace
-from envs.types import Verdict
-from envs.video import VideoLike, as_video
+from videorlvr.envs.sokoban.puzzle import Puzzle, State
+from videorlvr.envs.sokoban.rules import judge, speed_limit, trace
+from videorlvr.envs.types import Verdict
+from videorlvr.envs.video import VideoLike, as_video
 
 # CONSISTENT[expected, observed]: whether an observed label fits a cell whose layout is
 # expected = 0 floor, 1 wall, 2 target. Player and box labels hide the layout; a plain box on a target
@@ -64,7 +64,7 @@ class Reading:
 
 
 def perceive(puzzle: Puzzle, video: VideoLike) -> Reading:
-    """Parse every frame of ``video`` (anything :func:`envs.video.as_video` accepts) into board states."""
+    """Parse every frame of ``video`` (anything :func:`videorlvr.envs.video.as_video` accepts) into board states."""
     video = as_video(video)
     geometry = BoardGeometry(puzzle.rows, puzzle.cols, video.shape[1], video.shape[2])
     bounds = locate_board(video, geometry)

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-
 from videorlvr.envs.types import TaskSpec, Verdict
 from videorlvr.envs.video import VideoLike, as_video
 

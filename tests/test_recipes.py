@@ -130,10 +130,10 @@ def test_accelerate_configs_load(name, kind, processes):
 
 def test_tiny_cpu_recipe_builds_its_policy_and_its_oracles_pass_the_verifier(roots):
     pytest.importorskip("diffrl.config")
-    from videorlvr import envs
     from diffrl.config import load_config
     from diffrl.data import build_prompt_source
     from diffrl.policies import build_policy
+    from videorlvr import envs
 
     sft, grpo = load_config(RECIPES / "tiny_maze_cpu_sft.yaml"), load_config(RECIPES / "tiny_maze_cpu.yaml")
     assert (sft.policy.type, grpo.policy.type) == ("tiny", "tiny")
@@ -154,8 +154,9 @@ def test_tiny_cpu_recipe_builds_its_policy_and_its_oracles_pass_the_verifier(roo
 
 def test_exported_training_csv_feeds_the_trainers_csv_source(tmp_path):
     pytest.importorskip("diffrl.config")
-    from diffrl.data import CsvPromptSource
     from videorlvr.envs.export import export_dataset, read_metadata
+
+    from diffrl.data import CsvPromptSource
 
     export_dataset(tmp_path, tasks=["maze"], train_count=2, test_count=0, height=240, width=416, num_frames=17,
                    progress=False)  # fmt: skip

@@ -24,7 +24,13 @@ import itertools
 import math
 from collections.abc import Sequence
 
-from videorlvr.envs.maze.constants import END_FRACTION, MAX_GAP_CREDIT, MAZE_PRESERVED_MIN, SPEED_SLACK, WEIGHTS
+from videorlvr.envs.maze.constants import (
+    END_FRACTION,
+    MAX_GAP_CREDIT,
+    MAZE_PRESERVED_MIN,
+    SPEED_SLACK,
+    WEIGHTS,
+)
 from videorlvr.envs.maze.generator import MazePuzzle
 from videorlvr.envs.types import Cell, Verdict, make_verdict
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-
 from videorlvr.envs.board import BoardGeometry
 from videorlvr.envs.sokoban.constants import (
     BOX_FRACTION,

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from videorlvr.envs import TASK_NAMES, get_task
 from videorlvr.envs.base import DIFFICULTIES
 from videorlvr.envs.video import read_video, write_video

@@ -89,10 +89,9 @@ def load_policy(path: Path, config_path: Path | None = None, ema: bool = True):
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    from videorlvr.envs.video import write_video
-
     from diffrl.data import PromptItem, SeedPromptSource, task_spec
     from diffrl.sampling import SamplingPlan, rollout, sample_generators
+    from videorlvr.envs.video import write_video
 
     policy = load_policy(args.checkpoint, args.config, ema=not args.no_ema)
     source = SeedPromptSource([args.task], args.difficulty, (0, 2**31 - 1), 0, {args.task: args.task_kwargs})
@@ -134,11 +133,11 @@ def generate_for_rows(policy, rows: list[dict[str, str]], folder: Path, steps: i
     """Sample one video per well-formed metadata row into ``folder`` (named so the scorer matches them);
     malformed rows are left for the scorer to report. Returns the number of videos written."""
     from tqdm.auto import tqdm
-    from videorlvr.envs.evaluate import output_name_for_row
-    from videorlvr.envs.video import write_video
 
     from diffrl.data import EnvPromptSource, PromptItem, task_spec
     from diffrl.sampling import SamplingPlan, rollout, sample_generators
+    from videorlvr.envs.evaluate import output_name_for_row
+    from videorlvr.envs.video import write_video
 
     jobs = []
     for index, row in enumerate(rows):

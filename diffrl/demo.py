@@ -88,9 +88,8 @@ def _stage(name: str, raw: dict[str, Any], budget_s: float | None, threads: int,
 
 def held_out_items(count: int, exclude: set[str]) -> list[Any]:
     """``count`` easy 4x4 mazes from the test seed range whose content is in neither ``exclude`` nor each other."""
-    from videorlvr.envs.export import puzzle_content_key
-
     from diffrl.data import PromptItem, task_spec
+    from videorlvr.envs.export import puzzle_content_key
 
     spec, items, seen, seed = task_spec("maze"), [], set(exclude), EVAL_SEED_START
     while len(items) < count and seed < EVAL_SEED_START + 100 * count + 1000:
@@ -107,10 +106,9 @@ def held_out_items(count: int, exclude: set[str]) -> list[Any]:
 
 def training_keys(configs: dict[str, dict[str, Any]], grpo_items: int) -> set[str]:
     """Content keys of every maze the runs can train on: the SFT demos and GRPO's first draws."""
-    from videorlvr.envs.export import puzzle_content_key
-
     from diffrl.config import config_from_dict
     from diffrl.data import build_prompt_source
+    from videorlvr.envs.export import puzzle_content_key
 
     sft = config_from_dict(configs["sft"])
     source = build_prompt_source(sft.data, sft.run.seed)
@@ -122,12 +120,11 @@ def training_keys(configs: dict[str, dict[str, Any]], grpo_items: int) -> set[st
 
 def evaluate(run_dir: Path, items: list[Any], ema: bool, batch: int = 50) -> dict[str, Any]:
     """Held-out success rate, path-cell F1, mean reward and components of a run's latest checkpoint."""
-    from videorlvr.envs.evaluate import cell_prf
-
     from diffrl.checkpoint import latest_checkpoint
     from diffrl.data import SeedPromptSource, task_spec
     from diffrl.policies.tiny import TinyPolicy
     from diffrl.sampling import SamplingPlan, rollout, sample_generators
+    from videorlvr.envs.evaluate import cell_prf
 
     checkpoint = latest_checkpoint(run_dir)
     folder = checkpoint / ("policy_ema" if ema and (checkpoint / "policy_ema").is_dir() else "policy")
@@ -162,9 +159,8 @@ def _row(label: str, minutes: float, result: dict[str, Any]) -> str:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from videorlvr.envs.video import write_video
-
     from diffrl.checkpoint import latest_checkpoint
+    from videorlvr.envs.video import write_video
 
     out: Path = args.out
     scale = QUICK if args.quick else DemoScale(args.sft_steps, args.num_demos, args.rl_minutes, args.eval_mazes,

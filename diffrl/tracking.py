@@ -58,6 +58,7 @@ class Tracker:
             return
         from PIL import Image
         from tensorboard.compat.proto.summary_pb2 import Summary
+
         from videorlvr.envs.video import write_video
 
         folder = self.run_dir / "samples" / f"step_{step:06d}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 
 from gymnasium.envs.registration import register, registry
+
 from videorlvr.envs.types import TaskSpec, Verdict
 
 TASK_NAMES: tuple[str, ...] = ("maze", "flowfree", "sokoban")

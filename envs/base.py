@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
 from videorlvr.envs.types import TaskSpec, Verdict
 from videorlvr.envs.video import VideoLike, as_video
 
@@ -51,6 +52,7 @@ class VideoReasoningEnv(gym.Env):
             raise ValueError(f"height and width must be at least 16, got {height}x{width}")
         if num_frames < 2:
             raise ValueError(f"num_frames must be at least 2, got {num_frames}")
+        self.task.validate(difficulty, int(height), int(width), int(num_frames), **puzzle_kwargs)
         self.difficulty = difficulty
         self.height, self.width, self.num_frames = int(height), int(width), int(num_frames)
         self.reward_mode = reward_mode

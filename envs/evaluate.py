@@ -23,6 +23,7 @@ from typing import Any
 
 import cv2
 from tqdm import tqdm
+
 from videorlvr.envs import TASK_NAMES, get_task
 from videorlvr.envs.export import atomic_write_bytes, read_metadata, write_csv_atomic
 from videorlvr.envs.video import read_video, resize_video

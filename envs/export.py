@@ -30,6 +30,7 @@ from typing import Any
 
 import cv2
 from tqdm import tqdm
+
 from videorlvr.envs import TASK_NAMES, get_task
 from videorlvr.envs.base import DIFFICULTIES
 from videorlvr.envs.video import DEFAULT_CRF, DEFAULT_FPS, write_video

@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from tqdm import tqdm
+
 from videorlvr.envs import get_task
 from videorlvr.envs.evaluate import output_name_for_row, resolve_inside
 from videorlvr.envs.export import read_metadata

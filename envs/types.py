@@ -27,6 +27,10 @@ class Verdict:
     success: strict task success. reward: the dense reward in [0, 1], 1.0 exactly iff success.
     components: the dense reward terms, each in [0, 1]. reason: the first rule that broke ("" on success).
     predicted_cells / oracle_cells: the cells the answer used vs the oracle's, for precision/recall/F1.
+    trace: what was read in each frame, for drawing the verdict: per frame a tuple of the cells to mark
+    (the agent's or player's cell; FlowFree: the cells filled so far), or None for an unreadable frame;
+    empty when the verdict did not come from frames. broken_frame: the frame where the legal prefix
+    ended (the first illegal or unreadable frame), None when the whole video is legal.
     """
 
     success: bool
@@ -35,6 +39,8 @@ class Verdict:
     reason: str = ""
     predicted_cells: frozenset[Cell] = field(default_factory=frozenset)
     oracle_cells: frozenset[Cell] = field(default_factory=frozenset)
+    trace: tuple[tuple[Cell, ...] | None, ...] = ()
+    broken_frame: int | None = None
 
 
 def make_verdict(
@@ -44,6 +50,8 @@ def make_verdict(
     reason: str = "",
     predicted_cells: frozenset[Cell] = frozenset(),
     oracle_cells: frozenset[Cell] = frozenset(),
+    trace: tuple[tuple[Cell, ...] | None, ...] = (),
+    broken_frame: int | None = None,
 ) -> Verdict:
     """Build a verdict whose dense reward is the weighted mean of the components.
 
@@ -63,6 +71,8 @@ def make_verdict(
         reason="" if success else reason,
         predicted_cells=frozenset(predicted_cells),
         oracle_cells=frozenset(oracle_cells),
+        trace=tuple(trace),
+        broken_frame=None if broken_frame is None else int(broken_frame),
     )
 
 
@@ -78,6 +88,13 @@ class TaskSpec:
     render_solution: Callable[..., np.ndarray]  # (puzzle, height, width, num_frames) -> uint8 (T, H, W, 3)
     verify: Callable[..., Verdict]  # (puzzle, video) -> Verdict
     prompt: Callable[[Any], str]  # (puzzle) -> the task in words
+    # (puzzle) -> the fewest frames a video of this puzzle needs (the oracle then shows at most the
+    # task's documented number of moves per frame); a shorter video can never succeed.
+    min_frames: Callable[[Any], int] = lambda puzzle: 2
+    # (difficulty, height, width, num_frames, **kwargs) -> None: raise ValueError (naming what is allowed)
+    # for unknown kwargs and for settings that cannot work (boards too big for the frame, too few frames
+    # for the preset's longest oracle). Called by the env at construction.
+    validate: Callable[..., None] = lambda difficulty, height, width, num_frames, **kwargs: None
 
     def puzzle_from_dict(self, data: Mapping[str, Any]) -> Any:
         return self.puzzle_type.from_dict(data)

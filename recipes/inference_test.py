@@ -16,12 +16,12 @@ import argparse
 from pathlib import Path
 
 import torch
-from videorlvr.envs.generate import generate_videos
 
 from diffrl.checkpoint import resolve_policy_folder
 from diffrl.config import load_config
 from diffrl.policies import build_policy
 from diffrl.sampling import SamplingPlan, rollout, sample_generators
+from videorlvr.envs.generate import generate_videos
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from videorlvr.envs.board import BoardGeometry, classify_colours, locate_board, normalised_colours
 
 PALETTE = np.array([[200, 200, 200], [230, 30, 30], [30, 200, 40], [40, 60, 230], [60, 60, 60]])

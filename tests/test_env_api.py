@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
-from videorlvr.envs.video import write_video
 
 from videorlvr import envs
+from videorlvr.envs.video import write_video
 
 H, W, T = 240, 416, 17
 SECTIONS = (

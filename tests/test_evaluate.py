@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from videorlvr import envs
 from videorlvr.envs.cli import main
 from videorlvr.envs.evaluate import (
     RESULT_FILES,
@@ -25,8 +27,6 @@ from videorlvr.envs.evaluate import (
 from videorlvr.envs.export import METADATA_COLUMNS, export_dataset, read_metadata, write_csv_atomic
 from videorlvr.envs.generate import generate_videos
 from videorlvr.envs.video import read_video, write_video
-
-from videorlvr import envs
 
 SIZE = {"height": 240, "width": 416, "num_frames": 17}
 cells = st.frozensets(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=12)

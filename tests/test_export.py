@@ -15,6 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
+from videorlvr import envs
 from videorlvr.envs.evaluate import evaluate_videos
 from videorlvr.envs.export import (
     CONFIG_NAME,
@@ -26,8 +28,6 @@ from videorlvr.envs.export import (
     read_metadata,
 )
 from videorlvr.envs.video import read_video
-
-from videorlvr import envs
 
 SIZE = {"height": 240, "width": 416, "num_frames": 17}
 REPO_ROOT = Path(__file__).resolve().parents[1]

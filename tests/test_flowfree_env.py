@@ -5,10 +5,10 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
-from videorlvr.envs.flowfree.constants import WEIGHTS
-from videorlvr.envs.flowfree.env import VideoFlowFreeEnv
 
 from videorlvr import envs
+from videorlvr.envs.flowfree.constants import WEIGHTS
+from videorlvr.envs.flowfree.env import VideoFlowFreeEnv
 
 H, W, T = 240, 416, 17
 

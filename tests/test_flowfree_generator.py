@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from videorlvr.envs.flowfree import FlowFreePuzzle, count_solutions, find_solutions, generate
 from videorlvr.envs.flowfree.constants import PALETTE, PRESETS
 from videorlvr.envs.flowfree.generator import random_cover, resolve_settings

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from video_artifacts import add_noise
+
 from videorlvr.envs.evaluate import cell_prf
 from videorlvr.envs.flowfree import (
     EMPTY,

@@ -1,9 +1,9 @@
 """VideoMaze-v0: what only the maze adds to the shared Gymnasium API (tests/test_env_api.py)."""
 
 import gymnasium as gym
-from videorlvr.envs.maze.constants import WEIGHTS
 
 from videorlvr import envs  # noqa: F401  (registers the ids)
+from videorlvr.envs.maze.constants import WEIGHTS
 
 H, W, T = 240, 416, 17
 

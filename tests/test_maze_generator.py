@@ -6,6 +6,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from videorlvr.envs.maze import MazePuzzle, generate
 from videorlvr.envs.maze.constants import PRESETS
 from videorlvr.envs.maze.generator import path_bucket

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from video_artifacts import add_noise, blur
+
 from videorlvr.envs.maze import generate, judge, judge_moves, perceive, render_solution, speed_limit, verify
 from videorlvr.envs.maze.constants import WEIGHTS
 from videorlvr.envs.maze.render import _draw_agent, geometry_for, render_agent_path, render_board

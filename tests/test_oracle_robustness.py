@@ -2,6 +2,7 @@
 
 import pytest
 from video_artifacts import ARTIFACTS
+
 from videorlvr.envs import TASK_NAMES, get_task
 
 H, W = 240, 416

@@ -154,9 +154,8 @@ def test_tiny_cpu_recipe_builds_its_policy_and_its_oracles_pass_the_verifier(roo
 
 def test_exported_training_csv_feeds_the_trainers_csv_source(tmp_path):
     pytest.importorskip("diffrl.config")
-    from videorlvr.envs.export import export_dataset, read_metadata
-
     from diffrl.data import CsvPromptSource
+    from videorlvr.envs.export import export_dataset, read_metadata
 
     export_dataset(tmp_path, tasks=["maze"], train_count=2, test_count=0, height=240, width=416, num_frames=17,
                    progress=False)  # fmt: skip

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from videorlvr.envs.sokoban import Puzzle, generate, judge_moves, states_from_moves
 from videorlvr.envs.sokoban.constants import PRESETS
 from videorlvr.envs.sokoban.puzzle import replay, step

@@ -209,9 +209,8 @@ def test_cli_trains_then_samples(tmp_path, capsys):
 
 
 def test_exported_dataset_feeds_sft_grpo_and_eval_from_a_checkpoint(tmp_path):
-    from videorlvr.envs.export import export_dataset
-
     from diffrl.cli import main
+    from videorlvr.envs.export import export_dataset
 
     root = tmp_path / "data"
     export_dataset(root, tasks=["maze"], train_count=3, test_count=2, difficulties=("easy",), height=64,

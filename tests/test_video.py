@@ -10,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
 from videorlvr.envs.video import as_video, h264_round_trip, read_video, resize_video, write_video
 
 

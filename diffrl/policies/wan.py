@@ -29,7 +29,6 @@ from diffusers import WanImageToVideoPipeline
 from diffusers.pipelines.wan.pipeline_wan_i2v import whitespace_clean
 from peft import LoraConfig, get_peft_model_state_dict, set_peft_model_state_dict
 from safetensors.torch import load_file
-from videorlvr.envs.video import resize_video
 
 from diffrl.policies.wan_convert import check_keys
 from diffrl.policies.wan_loading import (
@@ -40,6 +39,7 @@ from diffrl.policies.wan_loading import (
     merge_saved_policy,
     policy_kwargs_from_config,
 )
+from videorlvr.envs.video import resize_video
 
 # Wan2.2's own default negative prompt (``sample_neg_prompt`` of the official configs)
 WAN_NEGATIVE_PROMPT = (

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+
 from videorlvr.envs.flowfree.constants import (
     MAX_ATTEMPTS,
     MAX_SIZE,

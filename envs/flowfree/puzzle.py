@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+
 from videorlvr.envs.flowfree.constants import HOLD_FRACTION, MAX_SIZE, MIN_SIZE, PALETTE
 from videorlvr.envs.types import Cell
 

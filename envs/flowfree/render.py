@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
 from videorlvr.envs.board import BoardGeometry
 from videorlvr.envs.flowfree.constants import (
     ENDPOINT_RADIUS,

@@ -38,6 +38,7 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
+
 from videorlvr.envs.flowfree.constants import (
     COLOUR_NAMES,
     END_FRACTION,

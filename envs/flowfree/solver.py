@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from videorlvr.envs.types import Cell
 
 EMPTY = -1

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
 from videorlvr.envs.board import classify_colours, locate_board, normalised_colours
 from videorlvr.envs.flowfree.constants import FLOOR_RGB, GAIN_RANGE, MIN_MARGIN, PALETTE, SAMPLE_RADIUS
 from videorlvr.envs.flowfree.puzzle import FlowFreePuzzle

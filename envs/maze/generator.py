@@ -12,6 +12,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
+
 from videorlvr.envs.maze.constants import (
     ALGORITHMS,
     DEFAULT_ALGORITHM,

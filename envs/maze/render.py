@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from videorlvr.envs.board import BoardGeometry
 from videorlvr.envs.maze.constants import (
     AGENT_RADIUS,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
 from videorlvr.envs.board import classify_colours, locate_board, normalised_colours
 from videorlvr.envs.maze.constants import (
     AGENT_MARGIN,

@@ -19,6 +19,7 @@ import random
 from typing import Any
 
 import numpy as np
+
 from videorlvr.envs.sokoban.constants import (
     FLOOR_SHARE,
     MAX_SIZE,

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+
 from videorlvr.envs.sokoban.constants import (
     BOX_CHAR,
     BOX_ON_TARGET_CHAR,

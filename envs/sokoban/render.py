@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+
 from videorlvr.envs.board import BoardGeometry
 from videorlvr.envs.sokoban.constants import (
     BOX_FRACTION,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from videorlvr.envs.board import BoardGeometry, classify_colours, locate_board, normalised_colours
 from videorlvr.envs.sokoban.constants import (
     BOX,

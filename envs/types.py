@@ -98,3 +98,10 @@ class TaskSpec:
 
     def puzzle_from_dict(self, data: Mapping[str, Any]) -> Any:
         return self.puzzle_type.from_dict(data)
+
+    def score_answer(self, answer: str, puzzle: Any) -> Verdict:
+        """Judge a text answer to ``puzzle`` (object, dict or JSON) by this task's rules; see
+        :mod:`videorlvr.envs.answers` for the answer formats."""
+        from videorlvr.envs.answers import score_answer  # the answers package imports this module
+
+        return score_answer(self.name, answer, puzzle)

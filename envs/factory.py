@@ -1,0 +1,45 @@
+"""The registered entry points: one per task, choosing the video or the text-answer environment."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import gymnasium as gym
+
+ANSWER_KINDS = ("video", "text")
+_VIDEO_CLASSES = {
+    "maze": "videorlvr.envs.maze.env:VideoMazeEnv",
+    "flowfree": "videorlvr.envs.flowfree.env:VideoFlowFreeEnv",
+    "sokoban": "videorlvr.envs.sokoban.env:VideoSokobanEnv",
+}
+
+
+def make_env(task: str, answer: str = "video", **kwargs: Any) -> gym.Env:
+    """The environment of ``task``: answered by a video (default) or, with ``answer="text"``, by text."""
+    if answer not in ANSWER_KINDS:
+        raise ValueError(f"answer must be one of {ANSWER_KINDS}, got {answer!r}")
+    if answer == "text":
+        from videorlvr.envs import get_task
+        from videorlvr.envs.answers.env import TextAnswerEnv
+
+        if "num_frames" in kwargs:
+            raise ValueError("num_frames does not apply to answer='text' (the answer is text, not a video)")
+        return TextAnswerEnv(get_task(task), **kwargs)
+    module, name = _VIDEO_CLASSES[task].split(":")
+    return getattr(importlib.import_module(module), name)(**kwargs)
+
+
+def maze(**kwargs: Any) -> gym.Env:
+    """``gym.make("VideoMaze-v0", ...)``."""
+    return make_env("maze", **kwargs)
+
+
+def flowfree(**kwargs: Any) -> gym.Env:
+    """``gym.make("VideoFlowFree-v0", ...)``."""
+    return make_env("flowfree", **kwargs)
+
+
+def sokoban(**kwargs: Any) -> gym.Env:
+    """``gym.make("VideoSokoban-v0", ...)``."""
+    return make_env("sokoban", **kwargs)

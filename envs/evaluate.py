@@ -5,9 +5,14 @@ Sokoban, ``sokoban_metadata``) names one puzzle; the model's video for it is fou
 by the file name of the row's ``video`` (any video extension, any sub-folder), or by an explicit
 column of paths relative to ``video_dir``. Without ``video_dir`` the dataset's own videos are scored.
 
-A row that cannot be scored (malformed, missing or unreadable video, wrong frame size, a path that
-leaves its root) counts as a failure with P = R = F1 = reward = 0 and its reason in ``error``; the
-run goes on. Reward-component means are over the rows that were scored.
+A video of another size is fitted to the row's size by the one rule the environments use
+(:func:`videorlvr.envs.video.fit_frame`: aspect ratio kept, black letterbox), decoded frame by frame so
+memory does not grow with the file's resolution. A row that cannot be scored (malformed, missing or
+unreadable video, a path that leaves its root) counts as a failure with P = R = F1 = reward = 0 and its
+reason in ``error``; the run goes on. Reward-component means are over the rows that were scored.
+
+The results layout (:meth:`EvaluationReport.to_dict`, written by :func:`write_report`) is shared by every
+command that scores videos: ``score``/``diffrl eval``, ``demo`` and ``diffrl sample``.
 """
 
 from __future__ import annotations
@@ -22,16 +27,18 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import cv2
-from tqdm import tqdm
 
 from videorlvr.envs import TASK_NAMES, get_task
-from videorlvr.envs.export import atomic_write_bytes, read_metadata, write_csv_atomic
-from videorlvr.envs.video import read_video, resize_video
+from videorlvr.envs.export import read_metadata, write_csv_atomic
+from videorlvr.envs.files import atomic_write_bytes
+from videorlvr.envs.progress import progress_bar
+from videorlvr.envs.types import Verdict
+from videorlvr.envs.video import read_video
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".gif")
 RESULT_FILES = {"json": "eval_results.json", "rows": "eval_rows.csv", "summary": "eval_summary.csv"}
-ROW_COLUMNS = ("row", "task", "video", "error", "success", "reward", "precision", "recall", "f1", "reason",
-               "components")  # fmt: skip
+ROW_COLUMNS = ("row", "task", "seed", "video", "error", "success", "reward", "precision", "recall", "f1",
+               "reason", "components")  # fmt: skip
 
 
 def cell_prf(predicted: frozenset | set, oracle: frozenset | set) -> tuple[float, float, float]:
@@ -66,8 +73,9 @@ def output_name_for_row(row: Mapping[str, Any]) -> str:
 class RowResult:
     """The outcome for one CSV row. ``error`` is empty when the video was scored."""
 
-    row: int  # 0-based data row of the CSV
+    row: int  # 0-based data row of the CSV (or of the command's list of puzzles)
     task: str
+    seed: int | None = None  # the puzzle's seed, when known
     video: str = ""
     error: str = ""
     success: bool = False
@@ -77,6 +85,15 @@ class RowResult:
     f1: float = 0.0
     reason: str = ""  # the verifier's reason for a failing video
     components: dict[str, float] = field(default_factory=dict)
+
+
+def row_from_verdict(row: int, task: str, verdict: Verdict, video: str = "", seed: int | None = None) -> RowResult:
+    """The result row of a scored video (what ``demo`` and ``diffrl sample`` report)."""
+    precision, recall, f1 = cell_prf(verdict.predicted_cells, verdict.oracle_cells)
+    return RowResult(
+        row=row, task=task, seed=seed, video=video, success=bool(verdict.success), reward=float(verdict.reward),
+        precision=precision, recall=recall, f1=f1, reason=verdict.reason, components=dict(verdict.components),
+    )  # fmt: skip
 
 
 @dataclass
@@ -213,7 +230,8 @@ def _expected_size(row: Mapping[str, Any], height: int | None, width: int | None
 def _prepare_row(index: int, row: Mapping[str, Any], ctx: dict[str, Any]) -> tuple[RowResult, dict | None]:
     """Check one row and find its video; returns the result so far and the scoring job (None on error)."""
     task = str(row.get("task_type") or row.get("task") or "").strip()
-    result = RowResult(row=index, task=task)
+    seed = str(row.get("seed") or "").strip()
+    result = RowResult(row=index, task=task, seed=int(seed) if seed.isdigit() else None)
     try:
         if None in row:
             raise ValueError(f"row has {len(row[None])} more field(s) than the header")
@@ -252,21 +270,14 @@ def _prepare_row(index: int, row: Mapping[str, Any], ctx: dict[str, Any]) -> tup
 
 
 def _score_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Read, size-check and verify one video. Returns RowResult fields (``error`` set on failure)."""
+    """Read (fitted to the row's size) and verify one video. Returns RowResult fields (``error`` on failure)."""
     path = Path(job["path"])
     try:
         if not path.is_file():
             return {"error": f"missing: video file not found: {path}"}
-        video = read_video(path)
+        video = read_video(path, *(job["size"] or (None, None)))
     except ValueError as error:
         return {"error": f"unreadable: {error}"}
-    size = job["size"]
-    if size is not None and video.shape[1:3] != tuple(size):
-        if not job.get("resize"):
-            return {
-                "error": f"wrong size: video is {video.shape[1]}x{video.shape[2]}, expected {size[0]}x{size[1]}"
-            }
-        video = resize_video(video, *size)
     try:
         task = get_task(job["task"])
         verdict = task.verify(task.puzzle_from_dict(job["puzzle"]), video)
@@ -291,7 +302,6 @@ def evaluate_videos(
     video_column: str | None = None,
     height: int | None = None,
     width: int | None = None,
-    resize: bool = False,
     num_workers: int = 0,
     progress: bool = True,
 ) -> EvaluationReport:
@@ -301,9 +311,10 @@ def evaluate_videos(
     :func:`output_name_for_row`), or, with ``video_column``, by that column's paths relative to
     ``video_dir``. ``None`` scores the dataset's own videos (``video_column`` or ``video``, relative
     to ``data_root``). ``data_root``: the root CSV paths must stay inside (default: the CSV's folder).
-    ``height``/``width``: the frame size every video must have (default: the row's ``height``/``width``
-    columns when present, else any); ``resize=True`` resizes instead of failing. ``num_workers > 0``
-    scores in that many processes.
+    ``height``/``width``: the size videos are scored at (default: the row's ``height``/``width`` columns
+    when present, else each video's own); a video of another size is fitted to it by
+    :func:`videorlvr.envs.video.fit_frame`, as ``env.step`` does. ``num_workers > 0`` scores in that many
+    processes. A ``video_dir`` in which no row finds its video is a ValueError (wrong folder or names).
     """
     metadata_csv = Path(metadata_csv)
     rows = read_metadata(metadata_csv)
@@ -323,8 +334,14 @@ def evaluate_videos(
         result, job = _prepare_row(index, row, ctx)
         results.append(result)
         if job is not None:
-            jobs.append((result, job | {"resize": resize}))
-    bar = tqdm(total=len(jobs), desc="score", unit="video", disable=not progress, dynamic_ncols=True)
+            jobs.append((result, job))
+    if video_dir is not None and not jobs and any(r.error.startswith("missing:") for r in results):
+        example = output_name_for_row(rows[0]) if rows[0].get("video") else "<the video column's paths>"
+        raise ValueError(
+            f"no video in {video_dir} matches any of the {len(rows)} rows of {metadata_csv} "
+            f"(the first row's video would be named {example!r})"
+        )
+    bar = progress_bar(total=len(jobs), desc="score", unit="video", disable=not progress)
     if num_workers > 0 and len(jobs) > 1:
         with ProcessPoolExecutor(
             num_workers, mp_context=get_context("spawn"), initializer=_worker_init
@@ -340,16 +357,16 @@ def evaluate_videos(
             _apply(result, _score_job(job))
             bar.update()
     bar.close()
+    video_source = str(video_dir) if video_dir is not None else f"{data_root} (dataset videos)"
+    return build_report(results, str(metadata_csv), video_source)
+
+
+def build_report(results: list[RowResult], metadata_csv: str = "", video_dir: str = "") -> EvaluationReport:
+    """Per-task and overall summaries of ``results`` (tasks in the registry's order)."""
     present = {r.task for r in results}
     tasks = [t for t in TASK_NAMES if t in present] + sorted(present - set(TASK_NAMES))
     per_task = {task or "unknown": summarise([r for r in results if r.task == task]) for task in tasks}
-    return EvaluationReport(
-        metadata_csv=str(metadata_csv),
-        video_dir=str(video_dir) if video_dir is not None else f"{data_root} (dataset videos)",
-        rows=results,
-        per_task=per_task,
-        overall=summarise(results),
-    )
+    return EvaluationReport(metadata_csv, video_dir, results, per_task, summarise(results))
 
 
 def _apply(result: RowResult, outcome: Mapping[str, Any]) -> None:

@@ -10,7 +10,7 @@ Layout written under ``data_root`` (paths inside a CSV are relative to that CSV'
     test/...                                the same, from a disjoint seed range, deduplicated by content
 
 Every file (video, image, CSV, config) is written to a temp file and renamed into place, so a crash
-never leaves a half-written file under a final name; re-running skips finished files and removes
+never leaves a half-written file under a final name (with the mode the umask gives, 0644 under 022); re-running skips finished files and removes
 leftover temp files.
 """
 
@@ -20,7 +20,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -29,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-from tqdm import tqdm
 
 from videorlvr.envs import TASK_NAMES, get_task
 from videorlvr.envs.base import DIFFICULTIES
+from videorlvr.envs.files import TEMP_MARK, atomic_write_bytes
+from videorlvr.envs.progress import progress_bar
 from videorlvr.envs.video import DEFAULT_CRF, DEFAULT_FPS, write_video
 
 SPLITS = ("train", "test")
@@ -45,7 +45,6 @@ METADATA_COLUMNS = (
     "first_frame", "seed", "difficulty", "height", "width", "num_frames",
 )  # fmt: skip
 CONFIG_NAME = "export_config.json"
-TEMP_MARK = ".tmp"
 
 
 def metadata_name(task: str | None = None) -> str:
@@ -57,21 +56,6 @@ def puzzle_content_key(puzzle_dict: Mapping[str, Any]) -> str:
     """A string equal for two puzzles exactly when they are the same puzzle, whatever their seed."""
     content = {key: value for key, value in puzzle_dict.items() if key not in ("seed", "difficulty")}
     return json.dumps(content, sort_keys=True, separators=(",", ":"))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_MARK, dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_name, path)
-    finally:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
 
 
 def write_csv_atomic(path: Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
@@ -249,7 +233,7 @@ def _worker_init() -> None:
 def _run_jobs(
     jobs: list, num_workers: int, desc: str, progress: bool
 ) -> Iterator[tuple[dict[str, Any], bool]]:
-    bar = tqdm(total=len(jobs), desc=desc, unit="video", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(jobs), desc=desc, unit="video", disable=not progress)
     try:
         if num_workers <= 0 or len(jobs) <= 1:
             for job in jobs:

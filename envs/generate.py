@@ -23,11 +23,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from videorlvr.envs import get_task
 from videorlvr.envs.evaluate import output_name_for_row, resolve_inside
 from videorlvr.envs.export import read_metadata
+from videorlvr.envs.progress import progress_bar
 from videorlvr.envs.video import DEFAULT_FPS, as_video, write_video
 
 VideoModel = Callable[
@@ -72,9 +72,7 @@ def generate_videos(
     if len(set(paths)) != len(paths):
         raise ValueError(f"{metadata_csv} has rows whose videos share a file name; names must be unique")
     todo = [index for index, path in enumerate(paths) if not path.is_file()]
-    with tqdm(
-        total=len(todo), desc="generate", unit="video", disable=not progress, dynamic_ncols=True
-    ) as bar:
+    with progress_bar(total=len(todo), desc="generate", unit="video", disable=not progress) as bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
             frames = np.stack([first_frame_for_row(rows[i], root, height, width) for i in batch])

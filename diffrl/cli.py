@@ -29,26 +29,43 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-steps", type=int, help="override the config's step count")
 
 
-def run_sft(args: argparse.Namespace) -> int:
-    from diffrl.config import load_config
-    from diffrl.sft import SFTTrainer
+def _run_stage(args: argparse.Namespace, stage: str) -> int:
+    """Build the accelerator and the policy (the caller's job), then run the ``stage`` trainer."""
+    from accelerate import Accelerator
+
+    from diffrl.config import load_config, validate
+    from diffrl.policies import build_policy
 
     config = load_config(args.config)
     if args.max_steps is not None:
-        config.sft.max_steps = args.max_steps
-    SFTTrainer(config, resume=args.resume).train()
+        if stage == "sft":
+            config.sft.max_steps = args.max_steps
+        else:
+            config.run.max_steps = args.max_steps
+        validate(config)  # --max-steps 0 is an error, not "the config's default"
+    accelerator = Accelerator(mixed_precision=config.run.mixed_precision)
+    policy = build_policy(config.policy, accelerator.device)
+    if stage == "sft":
+        from diffrl.sft import SFTTrainer
+
+        SFTTrainer(config, policy, resume=args.resume, accelerator=accelerator).train()
+        return 0
+    from diffrl.trainer import GRPOTrainer, RewardFailuresExceeded
+
+    try:
+        GRPOTrainer(config, policy, resume=args.resume, accelerator=accelerator).train()
+    except RewardFailuresExceeded as error:
+        print(f"diffrl train: stopped: {error}", file=sys.stderr)
+        return 1
     return 0
+
+
+def run_sft(args: argparse.Namespace) -> int:
+    return _run_stage(args, "sft")
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from diffrl.config import load_config
-    from diffrl.trainer import GRPOTrainer
-
-    config = load_config(args.config)
-    if args.max_steps is not None:
-        config.run.max_steps = args.max_steps
-    GRPOTrainer(config, resume=args.resume).train()
-    return 0
+    return _run_stage(args, "train")
 
 
 def _add_sample_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,8 +1,9 @@
-"""The run config: one YAML file describes a run (see .notes/CONFIG.md for the contract).
+"""The run config: one YAML file describes a run; each section's dataclass below documents its keys.
 
 Unknown sections or keys are errors, as are values of the wrong type or outside what is allowed; every
-error names the section, the key, the value and what is allowed. ``${VAR}`` in a string is replaced by
-the environment variable ``VAR`` (an unset variable is an error naming it).
+error is a :class:`ConfigError` (a ValueError; wrong types are also TypeErrors) naming the section, the
+key, the value and what is allowed. ``${VAR}`` in a string is replaced by the environment variable
+``VAR`` (an unset variable is an error naming it).
 """
 
 from __future__ import annotations
@@ -19,12 +20,23 @@ from typing import Any
 import yaml
 
 TASKS = ("maze", "flowfree", "sokoban")
-REWARDS = ("maze_success", "flowfree_success", "sokoban_success", "combined_success", "combined_pure_success")
+REWARDS = ("maze_success", "flowfree_success", "sokoban_success", "combined_success", "combined_pure_success",
+           "maze_pure_success", "flowfree_pure_success", "sokoban_pure_success")
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(ValueError):
+    """A config value that is not allowed (the message names section, key, value and the rule)."""
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """A config value of the wrong type."""
 
 
 @dataclass
 class RunConfig:
+    """``keep_checkpoints``: keep only the newest N checkpoints (null: all); ``eval_every``: see ``eval``."""
+
     name: str = "run"
     output_dir: str = "runs"
     seed: int = 42
@@ -34,6 +46,7 @@ class RunConfig:
     save_every: int = 100
     log_every: int = 1
     sample_video_every: int = 50
+    keep_checkpoints: int | None = None
 
 
 @dataclass
@@ -64,12 +77,37 @@ class DataConfig:
 
 @dataclass
 class RewardConfig:
-    name: str = "maze_success"
+    """``name``: a reward name, or a weighted sum of names ``{maze_success: 1.0, maze_pure_success: 0.5}``.
+
+    A sample whose verification fails (the verifier raises; with ``num_workers > 0`` also: its worker
+    dies, or it runs past ``timeout_s`` seconds) is logged with its puzzle to ``reward_failures.jsonl``
+    and left out of its group (a group with fewer than 2 scored samples is skipped); more than
+    ``max_failed_fraction`` of a step's samples failing stops the run.
+    """
+
+    name: str | dict = "maze_success"
     num_workers: int = 0
+    timeout_s: float = 300.0
+    max_failed_fraction: float = 0.25
 
 
 @dataclass
 class GrpoConfig:
+    """Flow-GRPO settings. Two conventions differ from Flow-GRPO's code at equal numbers:
+
+    ``kl_coefficient`` (beta) weighs the exact KL between the policy's and the reference's Gaussian
+    step, ``|mean - ref_mean|^2 / (2 std^2 |dt|)`` averaged over latent elements. Flow-GRPO divides by
+    ``2 std^2`` only (no ``|dt|``), so its KL is ours times ``|dt|``: at T = 20, shift 5, loss on the
+    first 10 steps, 1/|dt| is 38-96, i.e. our beta 0.04 weighs the KL 40-100x more than Flow-GRPO's
+    beta 0.04. To match Flow-GRPO's beta_F, set ``kl_coefficient = beta_F * mean |dt|`` (0.0167 for that
+    schedule: beta_F 0.04 -> 6.7e-4).
+
+    ``ppo_clip`` (epsilon) clips the ratio ``exp(log_prob - old_log_prob)`` whose log-probs are averaged
+    over latent elements (as Flow-GRPO does), so the ratio moves by ~1e-4 per update and epsilon 0.2
+    never binds: the loss is then the plain policy gradient. Flow-GRPO uses epsilon = 1e-4; set
+    ``ppo_clip: 1.0e-4`` for its clipping behaviour (watch ``clipfrac`` in the logs).
+    """
+
     group_size: int = 16
     prompts_per_step: int = 1
     num_inference_steps: int = 20
@@ -109,6 +147,22 @@ class SftConfig:
 
 
 @dataclass
+class EvalConfig:
+    """Evaluation during GRPO: every ``every`` steps (null: never), success and reward components on a
+    fixed held-out set of ``num_prompts`` puzzles, ODE sampling with ``num_inference_steps`` (null: the
+    GRPO count) at ``guidance_scale``, with the EMA weights if EMA is on. The set: rows of
+    ``metadata_csv`` if given, else seeds drawn from ``seed_range`` (keep it disjoint from
+    ``data.seed_range``) for ``data.tasks``."""
+
+    every: int | None = None
+    num_prompts: int = 16
+    num_inference_steps: int | None = None
+    guidance_scale: float = 1.0
+    seed_range: list = field(default_factory=lambda: [2_000_000_000, 2_100_000_000])
+    metadata_csv: str | None = None
+
+
+@dataclass
 class Config:
     run: RunConfig = field(default_factory=RunConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -117,6 +171,7 @@ class Config:
     grpo: GrpoConfig = field(default_factory=GrpoConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     sft: SftConfig = field(default_factory=SftConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     @property
     def run_dir(self) -> Path:
@@ -135,7 +190,7 @@ def expand_env(value: Any, where: str = "config") -> Any:
         def substitute(match: re.Match) -> str:
             name = match.group(1)
             if name not in os.environ:
-                raise ValueError(f"{where}: environment variable {name} is not set (used as ${{{name}}})")
+                raise ConfigError(f"{where}: environment variable {name} is not set (used as ${{{name}}})")
             return os.environ[name]
 
         return _ENV_PATTERN.sub(substitute, value)
@@ -153,50 +208,53 @@ def _coerce(value: Any, annotation: str, where: str) -> Any:
     if value is None:
         if optional:
             return None
-        raise ValueError(f"{where} must not be null (expected {base})")
+        raise ConfigError(f"{where} must not be null (expected {base})")
     if base == "bool":
         if not isinstance(value, bool):
-            raise ValueError(f"{where} must be true or false, got {value!r}")
+            raise ConfigTypeError(f"{where} must be true or false, got {value!r}")
         return value
     if base == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{where} must be an integer, got {value!r}")
+            raise ConfigTypeError(f"{where} must be an integer, got {value!r}")
         return value
     if base == "float":
         if isinstance(value, str):  # PyYAML reads "5e-6" (no dot) as a string
             try:
                 value = float(value)
             except ValueError:
-                raise ValueError(f"{where} must be a number, got {value!r}") from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"{where} must be a finite number, got {value!r}")
+                raise ConfigTypeError(f"{where} must be a number, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigTypeError(f"{where} must be a finite number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} must be a finite number, got {value!r}")
         return float(value)
-    expected = {"str": str, "list": list, "dict": dict}[base]
+    kinds = {"str": str, "list": list, "dict": dict}
+    expected = tuple(kinds[name.strip()] for name in base.split("|"))
     if not isinstance(value, expected):
-        raise TypeError(f"{where} must be a {base}, got {value!r}")
+        raise ConfigTypeError(f"{where} must be a {' or a '.join(k.__name__ for k in expected)}, got {value!r}")
     return value
 
 
 def _choice(section: str, key: str, value: Any, allowed: tuple) -> None:
     if value not in allowed:
-        raise ValueError(f"{section}.{key} = {value!r} is not allowed; choose one of {list(allowed)}")
+        raise ConfigError(f"{section}.{key} = {value!r} is not allowed; choose one of {list(allowed)}")
 
 
 def _at_least(section: str, key: str, value: float | None, low: float, strict: bool = False) -> None:
     if value is not None and (value <= low if strict else value < low):
-        raise ValueError(f"{section}.{key} = {value!r} must be {'>' if strict else '>='} {low}")
+        raise ConfigError(f"{section}.{key} = {value!r} must be {'>' if strict else '>='} {low}")
 
 
 def _in_range(section: str, key: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
-        raise ValueError(f"{section}.{key} = {value!r} must be in [{low}, {high}]")
+        raise ConfigError(f"{section}.{key} = {value!r} must be in [{low}, {high}]")
 
 
 def _pair(section: str, key: str, value: list, kind: type) -> None:
     if len(value) != 2 or not all(isinstance(v, kind) and not isinstance(v, bool) for v in value):
-        raise ValueError(f"{section}.{key} = {value!r} must be a list of two {kind.__name__}s")
+        raise ConfigError(f"{section}.{key} = {value!r} must be a list of two {kind.__name__}s")
     if value[0] > value[1]:
-        raise ValueError(f"{section}.{key} = {value!r}: the first value must not exceed the second")
+        raise ConfigError(f"{section}.{key} = {value!r}: the first value must not exceed the second")
 
 
 def validate(config: Config) -> Config:
@@ -205,10 +263,10 @@ def validate(config: Config) -> Config:
         config.run, config.policy, config.data, config.reward, config.grpo, config.optim, config.sft
     )
     _choice("run", "mixed_precision", run.mixed_precision, ("no", "bf16", "fp16"))
-    for key in ("max_steps", "num_epochs", "save_every", "log_every", "sample_video_every"):
+    for key in ("max_steps", "num_epochs", "save_every", "log_every", "sample_video_every", "keep_checkpoints"):
         _at_least("run", key, getattr(run, key), 1)
     if not run.name or "/" in run.name:
-        raise ValueError(f"run.name = {run.name!r} must be a non-empty folder name")
+        raise ConfigError(f"run.name = {run.name!r} must be a non-empty folder name")
     _choice("policy", "type", policy.type, ("tiny", "wan"))
     _choice("policy", "finetune", policy.finetune, ("full", "lora"))
     for key in ("lora_rank", "lora_alpha", "height", "width", "num_frames"):
@@ -216,22 +274,33 @@ def validate(config: Config) -> Config:
     _choice("data", "source", data.source, ("seeds", "csv"))
     _choice("data", "difficulty", data.difficulty, ("easy", "medium", "hard"))
     if not data.tasks:
-        raise ValueError("data.tasks must name at least one task")
+        raise ConfigError("data.tasks must name at least one task")
     for task in data.tasks:
         _choice("data", "tasks", task, TASKS)
     unknown_tasks = set(data.task_kwargs) - set(TASKS)
     if unknown_tasks:
-        raise ValueError(f"data.task_kwargs names unknown tasks {sorted(unknown_tasks)}; allowed: {list(TASKS)}")
+        raise ConfigError(f"data.task_kwargs names unknown tasks {sorted(unknown_tasks)}; allowed: {list(TASKS)}")
     _pair("data", "seed_range", data.seed_range, int)
     if data.seed_range[0] == data.seed_range[1] or data.seed_range[0] < 0:
-        raise ValueError(f"data.seed_range = {data.seed_range!r} must be a non-empty range of seeds >= 0")
+        raise ConfigError(f"data.seed_range = {data.seed_range!r} must be a non-empty range of seeds >= 0")
     if data.source == "csv" and not data.metadata_csv:
-        raise ValueError("data.metadata_csv must be set when data.source is 'csv'")
-    _choice("reward", "name", reward.name, REWARDS)
+        raise ConfigError("data.metadata_csv must be set when data.source is 'csv'")
+    names = [reward.name] if isinstance(reward.name, str) else list(reward.name)
+    if not names:
+        raise ConfigError("reward.name = {} must name at least one reward")
+    for name in names:
+        _choice("reward", "name", name, REWARDS)
+    if isinstance(reward.name, dict):
+        for name, weight in reward.name.items():
+            _coerce(weight, "float", f"reward.name.{name}")
+        reward.name = {name: float(weight) for name, weight in reward.name.items()}
     _at_least("reward", "num_workers", reward.num_workers, 0)
-    single = reward.name.split("_")[0]
-    if single in TASKS and data.source == "seeds" and set(data.tasks) != {single}:
-        raise ValueError(f"reward.name = {reward.name!r} scores only {single}, but data.tasks = {data.tasks!r}")
+    _at_least("reward", "timeout_s", reward.timeout_s, 0.0, strict=True)
+    _in_range("reward", "max_failed_fraction", reward.max_failed_fraction, 0.0, 1.0)
+    scored = {task for name in names for task in (TASKS if name.startswith("combined") else (name.split("_")[0],))}
+    if data.source == "seeds" and not set(data.tasks) <= scored:
+        raise ConfigError(f"reward.name = {reward.name!r} scores only {sorted(scored)}, but data.tasks = "
+                          f"{data.tasks!r}")
     for key in ("group_size", "prompts_per_step", "num_inference_steps", "num_inner_epochs", "num_minibatches"):
         _at_least("grpo", key, getattr(grpo, key), 1)
     _at_least("grpo", "shift", grpo.shift, 0.0, strict=True)
@@ -239,7 +308,7 @@ def validate(config: Config) -> Config:
     _in_range("grpo", "sde_cutoff_ratio", grpo.sde_cutoff_ratio, 0.0, 1.0)
     num_sde = round(grpo.sde_cutoff_ratio * grpo.num_inference_steps)
     if not 1 <= grpo.loss_steps <= num_sde:
-        raise ValueError(
+        raise ConfigError(
             f"grpo.loss_steps = {grpo.loss_steps} must be in [1, {num_sde}] (the SDE steps: "
             f"round(sde_cutoff_ratio * num_inference_steps))"
         )
@@ -249,7 +318,7 @@ def validate(config: Config) -> Config:
     _choice("grpo", "advantage_std", grpo.advantage_std, ("group", "batch"))
     _at_least("grpo", "advantage_clip", grpo.advantage_clip, 0.0, strict=True)
     if grpo.group_size < 2:
-        raise ValueError(f"grpo.group_size = {grpo.group_size} must be >= 2 (advantages are relative to the group)")
+        raise ConfigError(f"grpo.group_size = {grpo.group_size} must be >= 2 (advantages are relative to the group)")
     _at_least("optim", "learning_rate", optim.learning_rate, 0.0, strict=True)
     _at_least("optim", "weight_decay", optim.weight_decay, 0.0)
     _pair("optim", "adam_betas", optim.adam_betas, float)
@@ -266,26 +335,33 @@ def validate(config: Config) -> Config:
     _at_least("sft", "num_demos", sft.num_demos, 1)
     _in_range("sft", "condition_dropout", sft.condition_dropout, 0.0, 1.0)
     _choice("sft", "loss_weighting", sft.loss_weighting, ("velocity", "x0"))
+    evaluation = config.eval
+    for key in ("every", "num_prompts", "num_inference_steps"):
+        _at_least("eval", key, getattr(evaluation, key), 1)
+    _at_least("eval", "guidance_scale", evaluation.guidance_scale, 0.0, strict=True)
+    _pair("eval", "seed_range", evaluation.seed_range, int)
+    if evaluation.seed_range[0] == evaluation.seed_range[1] or evaluation.seed_range[0] < 0:
+        raise ConfigError(f"eval.seed_range = {evaluation.seed_range!r} must be a non-empty range of seeds >= 0")
     return config
 
 
 def config_from_dict(raw: Mapping[str, Any]) -> Config:
     """Build and validate a :class:`Config` from a (YAML-loaded) mapping."""
     if not isinstance(raw, Mapping):
-        raise TypeError(f"a config must be a mapping of sections, got {type(raw).__name__}")
+        raise ConfigTypeError(f"a config must be a mapping of sections, got {type(raw).__name__}")
     unknown = set(raw) - set(SECTIONS)
     if unknown:
-        raise ValueError(f"unknown config section(s) {sorted(unknown)}; allowed: {list(SECTIONS)}")
+        raise ConfigError(f"unknown config section(s) {sorted(unknown)}; allowed: {list(SECTIONS)}")
     raw = expand_env(dict(raw))
     sections = {}
     for name, section_type in SECTIONS.items():
         values = raw.get(name) or {}
         if not isinstance(values, Mapping):
-            raise TypeError(f"config section {name!r} must be a mapping, got {values!r}")
+            raise ConfigTypeError(f"config section {name!r} must be a mapping, got {values!r}")
         fields = {f.name: f for f in dataclasses.fields(section_type)}
         unknown_keys = set(values) - set(fields)
         if unknown_keys:
-            raise ValueError(f"unknown key(s) {sorted(unknown_keys)} in section {name!r}; allowed: {list(fields)}")
+            raise ConfigError(f"unknown key(s) {sorted(unknown_keys)} in section {name!r}; allowed: {list(fields)}")
         sections[name] = section_type(
             **{key: _coerce(value, str(fields[key].type), f"{name}.{key}") for key, value in values.items()}
         )
@@ -296,12 +372,17 @@ def load_config(path: str | Path) -> Config:
     """Read and validate a YAML run config."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"config file not found: {path}")
+        raise ConfigError(f"config file not found: {path}")
     return config_from_dict(yaml.safe_load(path.read_text()) or {})
 
 
 def save_config(config: Config, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    """Write the config as YAML atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    os.replace(temp, path)
 
 
-__all__ = ["REWARDS", "TASKS", "Config", "config_from_dict", "load_config", "save_config", "validate"]
+__all__ = ["REWARDS", "TASKS", "Config", "ConfigError", "ConfigTypeError", "config_from_dict", "load_config",
+           "save_config", "validate"]

@@ -78,11 +78,13 @@ def _stage(name: str, raw: dict[str, Any], budget_s: float | None, threads: int,
     """One training run (in its own process for the side-by-side stage)."""
     torch.set_num_threads(threads)
     from diffrl.config import config_from_dict
+    from diffrl.policies import build_policy
     from diffrl.sft import SFTTrainer
     from diffrl.trainer import GRPOTrainer
 
     config = config_from_dict(raw)
-    trainer = GRPOTrainer(config) if name == "grpo" else SFTTrainer(config, resume=resume)
+    policy = build_policy(config.policy)
+    trainer = GRPOTrainer(config, policy) if name == "grpo" else SFTTrainer(config, policy, resume=resume)
     trainer.train(time_budget_s=budget_s)
 
 

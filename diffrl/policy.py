@@ -9,13 +9,15 @@ Conventions (those of diffusers' flow-matching models):
 Conditions are a ``dict[str, torch.Tensor]`` whose every tensor has the batch as its first dimension,
 so the trainer can repeat, index and concatenate them without knowing the model.
 
-The trainer may replace ``policy.module`` with a wrapped version of it (``accelerator.prepare``);
-``velocity`` must call ``self.module`` so that gradients flow through the wrapper.
+The trainer may replace ``policy.module`` with a wrapped version of it (``accelerator.prepare``), and the
+caller may shard it before handing the policy over (FSDP); ``velocity`` must call ``self.module`` so that
+gradients flow through the wrapper, and ``trainable_parameters`` must return the module's live
+parameters (sharded ones under FSDP2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -64,8 +66,11 @@ class FlowPolicy(Protocol):
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         """The parameters the optimizer updates (all, or LoRA only)."""
 
-    def save_pretrained(self, directory: str | Path) -> None:
-        """Write the trainable weights (safetensors) and config so ``load_pretrained`` restores them."""
+    def save_pretrained(self, directory: str | Path, state_dict: Mapping[str, torch.Tensor] | None = None) -> None:
+        """Write the trainable weights (safetensors) and config so ``load_pretrained`` restores them.
+
+        ``state_dict``: the trainable weights of ``module`` by name as whole tensors (the trainer gathers
+        them from a sharded module); None: the module's own weights."""
 
     def load_pretrained(self, directory: str | Path) -> None:
         """Load weights written by ``save_pretrained`` into this policy."""

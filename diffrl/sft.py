@@ -15,27 +15,20 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.utils import gather_object
 
-from diffrl.checkpoint import (
-    checkpoint_name,
-    rng_state,
-    save_checkpoint,
-)
 from diffrl.config import Config
 from diffrl.data import PromptSource, build_prompt_source
-from diffrl.policies import build_policy
+from diffrl.distributed import clip_grad_norm, gradient_sync
 from diffrl.policy import FlowPolicy
 from diffrl.sde import masked_mean
 from diffrl.tracking import summary_table
-from diffrl.trainer import cpu_seconds_since, prepare_training, progress_bar
+from diffrl.trainer import cpu_seconds_since, prepare_training, progress_bar, save_training_state
 
 SFT_SUMMARY_KEYS = ("loss", "grad_norm", "lr", "time/step")
 
@@ -69,24 +62,27 @@ def flow_matching_loss(
 
 
 class SFTTrainer:
-    """Supervised flow-matching fine-tuning; ``train()`` runs ``sft.max_steps`` steps."""
+    """Supervised flow-matching fine-tuning; ``train()`` runs ``sft.max_steps`` steps.
+
+    ``policy``: built (and sharded, if wanted) by the caller on ``accelerator.device``."""
 
     def __init__(
         self,
         config: Config,
+        policy: FlowPolicy,
         prompt_source: PromptSource | None = None,
-        policy: FlowPolicy | None = None,
         resume: str | Path | None = None,
         accelerator: Accelerator | None = None,
     ) -> None:
-        self.config = config
+        if not isinstance(policy, FlowPolicy):
+            raise TypeError(f"policy must implement the FlowPolicy protocol, got {type(policy).__name__}")
+        self.config, self.policy = config, policy
         self.accelerator = acc = accelerator or Accelerator(mixed_precision=config.run.mixed_precision)
         if config.sft.batch_size % acc.num_processes:
             raise ValueError(
                 f"sft.batch_size {config.sft.batch_size} must be divisible by the {acc.num_processes} processes"
             )
         torch.manual_seed(config.run.seed)
-        self.policy = policy or build_policy(config.policy, acc.device)
         self.source = prompt_source or build_prompt_source(config.data, config.run.seed)
         self._demos: dict[int, tuple[Any, np.ndarray]] = {}
         prepare_training(self, resume)
@@ -131,15 +127,14 @@ class SFTTrainer:
         mb, losses = self.config.optim.micro_batch_size, []
         chunks = [slice(i, i + mb) for i in range(0, len(items), mb)]
         for n, chunk in enumerate(chunks):
-            sync = n == len(chunks) - 1
-            with (nullcontext() if sync else acc.no_sync(policy.module)), acc.autocast():
+            with gradient_sync(policy.module, n == len(chunks) - 1), acc.autocast():
                 loss = flow_matching_loss(
                     policy, clean[chunk], {k: v[chunk] for k, v in conditions.items()},
                     sigmas[chunk], noise[chunk], sft.loss_weighting,
                 )
                 acc.backward(loss.sum() / len(items))
             losses.append(loss.detach())
-        grad_norm = float(acc.clip_grad_norm_(self.parameters, self.config.optim.max_grad_norm))
+        grad_norm = clip_grad_norm(acc, self.parameters, self.config.optim.max_grad_norm)
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
@@ -156,14 +151,8 @@ class SFTTrainer:
         }
 
     def save(self) -> Path:
-        states = gather_object([rng_state()])
-        target = self.config.run_dir / checkpoint_name(self.step)
-        if self.accelerator.is_main_process:
-            save_checkpoint(target, self.policy, self.optimizer, self.scheduler,
-                            {"step": self.step, "cursor": self.cursor, "stage": "sft",
-                             "config": self.config.to_dict()}, states, self.ema)
-        self.accelerator.wait_for_everyone()
-        return target
+        """Write checkpoint-<step> atomically (collective: call on every rank)."""
+        return save_training_state(self, {"stage": "sft"})
 
     def train(self, until_step: int | None = None, time_budget_s: float | None = None) -> list[dict[str, Any]]:
         """Run to ``sft.max_steps``; or stop early after ``until_step``, or once this process has used

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,14 @@ class Tracker:
             self.history = [row for row in kept if row["step"] <= resume_step]
         elif self.metrics_path.is_file():
             self.metrics_path.unlink()
-        self.metrics_path.write_text("".join(json.dumps(row) + "\n" for row in self.history))
+        temp = self.metrics_path.with_name(f".{self.metrics_path.name}.tmp")
+        temp.write_text("".join(json.dumps(row) + "\n" for row in self.history))
+        os.replace(temp, self.metrics_path)
         from torch.utils.tensorboard import SummaryWriter
 
-        self._writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=resume_step)
+        # a resumed run keeps the events up to its checkpoint's step and drops those logged after it
+        purge_step = resume_step + 1 if resume_step is not None else None
+        self._writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=purge_step)
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
         row = {"step": int(step), **{key: float(value) for key, value in metrics.items()}}

@@ -6,17 +6,23 @@ One step, every process in lock-step::
     layout    each puzzle repeated group_size times, shuffled by a step-seeded permutation; rank r takes
               the r-th contiguous slice, so a group may span ranks (as Flow-GRPO's K-repeat sampler)
     sampling  SDE/ODE rollouts (sampling.py), one noise generator per sample keyed on (seed, step, sample)
-    scoring   the reward function on this rank's decoded videos, then gathered from every rank
-    advantage group_advantages over the gathered groups; each rank keeps its slice
+    scoring   the reward function on this rank's decoded videos, then gathered from every rank; samples
+              whose scoring failed are logged (reward_failures.jsonl) and left out of their groups
+    advantage group_advantages over the scored samples of the gathered groups; each rank keeps its slice
     training  per inner epoch and mini-batch: micro-batches x loss steps, gradients accumulated (synced
               once per mini-batch), clipped, one optimizer step
+    evaluate  every eval.every steps: ODE samples of a fixed held-out set (EMA weights if EMA is on)
+
+Precision: the trainer updates the parameters in the dtype the policy keeps them in (float32 master
+weights for the published adapters) and runs forward/backward under ``accelerator.autocast()`` (bf16
+when ``run.mixed_precision`` is bf16); SDE, log-prob and KL maths are float32.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +37,15 @@ from diffrl.checkpoint import (
     checkpoint_name,
     latest_checkpoint,
     load_checkpoint,
-    rng_state,
+    remove_stale_temporaries,
+    rotate_checkpoints,
     save_checkpoint,
 )
 from diffrl.config import Config, save_config
 from diffrl.data import PromptItem, PromptSource, build_prompt_source
+from diffrl.distributed import clip_grad_norm, gradient_sync, prepare_module
+from diffrl.evaluation import HeldOutEvaluator
 from diffrl.grpo import group_advantages, kl_on_means, ppo_clip_loss, ppo_statistics, zero_variance
-from diffrl.policies import build_policy
 from diffrl.policy import Conditions, FlowPolicy
 from diffrl.rewards import RewardFunction, RewardResult, make_reward
 from diffrl.sampling import Rollout, SamplingPlan, rollout, sample_generators, step_log_prob
@@ -65,15 +73,22 @@ def make_optimizer(policy: FlowPolicy, config: Config) -> tuple[torch.optim.Opti
     return optimizer, scheduler
 
 
+class RewardFailuresExceeded(RuntimeError):
+    """More reward failures in one step than ``reward.max_failed_fraction`` allows."""
+
+
 def prepare_training(trainer: Any, resume: str | Path | None) -> None:
     """The set-up SFT and GRPO share, on ``trainer`` (with ``config``, ``accelerator``, ``policy``).
 
-    Prepares the module, then the optimizer on its (possibly re-wrapped) parameters (works for DDP and
-    FSDP); sets ``optimizer``, ``scheduler``, ``parameters``, ``ema``, ``step``, ``cursor``, ``tracker``;
-    restores everything from the latest checkpoint under ``resume``; writes the run's config.
+    Prepares the module (a module the caller sharded already is kept as it is), then the optimizer on
+    its (possibly re-wrapped) parameters; sets ``optimizer``, ``scheduler``, ``parameters``, ``ema``,
+    ``step``, ``cursor``, ``tracker``; restores everything from the latest checkpoint under ``resume``
+    (collective); removes checkpoint temporaries a killed run left; writes the run's config.
     """
     config, acc = trainer.config, trainer.accelerator
-    trainer.policy.module = acc.prepare(trainer.policy.module)
+    if acc.is_main_process and config.run_dir.is_dir():
+        remove_stale_temporaries(config.run_dir)
+    trainer.policy.module = prepare_module(acc, trainer.policy.module)
     trainer.optimizer, trainer.scheduler = make_optimizer(trainer.policy, config)
     trainer.optimizer = acc.prepare(trainer.optimizer)
     trainer.parameters = trainer.policy.trainable_parameters()
@@ -83,46 +98,66 @@ def prepare_training(trainer: Any, resume: str | Path | None) -> None:
     if resume is not None and checkpoint is None:
         raise ValueError(f"no checkpoint to resume from in {resume}")
     if checkpoint is not None:
-        state = load_checkpoint(
-            checkpoint, trainer.policy, trainer.optimizer, trainer.scheduler, trainer.ema, acc.process_index,
-            acc.device,
-        )
+        state = load_checkpoint(checkpoint, trainer.policy, trainer.optimizer, trainer.scheduler, trainer.ema)
         trainer.step, trainer.cursor = int(state["step"]), int(state["cursor"])
     trainer.tracker = Tracker(config.run_dir, acc.is_main_process, trainer.step if checkpoint is not None else None)
     if acc.is_main_process:
         save_config(config, config.run_dir / "config.yaml")
 
 
+def save_training_state(trainer: Any, extra: dict[str, Any]) -> Path:
+    """Write ``checkpoint-<step>`` of a trainer (collective: call on every rank), then rotate old ones."""
+    config, acc = trainer.config, trainer.accelerator
+    target = config.run_dir / checkpoint_name(trainer.step)
+    state = {"step": trainer.step, "cursor": trainer.cursor, **extra, "config": config.to_dict()}
+    save_checkpoint(target, trainer.policy, trainer.optimizer, trainer.scheduler, state, trainer.ema)
+    if acc.is_main_process:
+        rotate_checkpoints(config.run_dir, config.run.keep_checkpoints)
+    acc.wait_for_everyone()
+    return target
+
+
 class GRPOTrainer:
     """Flow-GRPO fine-tuning of a FlowPolicy against a verifiable reward (see the module docstring).
 
-    ``prompt_source``, ``reward_fn`` and ``policy`` default to what the config describes; pass your own
-    to train on anything else. ``resume``: a run or checkpoint folder to continue exactly from.
+    ``policy``: built by the caller (e.g. :func:`diffrl.policies.build_policy`) on ``accelerator.device``,
+    sharded already if it is to be (FSDP); the trainer sees it only through the FlowPolicy protocol.
+    ``prompt_source``, ``reward_fn`` and ``eval_source`` default to what the config describes; pass your
+    own to train on anything else. ``resume``: a run or checkpoint folder to continue exactly from.
     """
 
     def __init__(
         self,
         config: Config,
+        policy: FlowPolicy,
         prompt_source: PromptSource | None = None,
         reward_fn: RewardFunction | None = None,
-        policy: FlowPolicy | None = None,
         resume: str | Path | None = None,
         accelerator: Accelerator | None = None,
+        eval_source: PromptSource | None = None,
     ) -> None:
-        self.config = config
+        if not isinstance(policy, FlowPolicy):
+            raise TypeError(f"policy must implement the FlowPolicy protocol, got {type(policy).__name__}")
+        self.config, self.policy = config, policy
         self.accelerator = accelerator or Accelerator(mixed_precision=config.run.mixed_precision)
-        acc, grpo = self.accelerator, config.grpo
+        acc, grpo, reward = self.accelerator, config.grpo, config.reward
         torch.manual_seed(config.run.seed)
-        self.policy = policy or build_policy(config.policy, acc.device)
         self.source = prompt_source or build_prompt_source(config.data, config.run.seed)
-        self.reward_fn = reward_fn or make_reward(config.reward.name, config.reward.num_workers)
+        self.reward_fn = reward_fn or make_reward(reward.name, reward.num_workers, reward.timeout_s)
         shift = grpo.shift if grpo.shift is not None else self.policy.shift
         self.plan = SamplingPlan.create(
             grpo.num_inference_steps, shift, grpo.sde_cutoff_ratio, grpo.loss_steps, grpo.sde_coefficient
         )
         prepare_training(self, resume)
+        self.evaluator = (
+            HeldOutEvaluator(config, self.policy, self.reward_fn, acc, shift, eval_source)
+            if config.eval.every is not None else None
+        )
         per_step = grpo.prompts_per_step * acc.num_processes
-        self.max_steps = config.run.max_steps or max(1, config.run.num_epochs * len(self.source) // per_step)
+        self.max_steps = (
+            config.run.max_steps if config.run.max_steps is not None
+            else max(1, config.run.num_epochs * len(self.source) // per_step)
+        )
         self.last_result: dict[str, Any] = {}
 
     # --- one step -----------------------------------------------------------------------------------------
@@ -161,8 +196,23 @@ class GRPOTrainer:
                 ))
         return Rollout.concatenate(parts)
 
-    def _gather_rewards(self, result: RewardResult) -> dict[str, Any]:
-        parts = gather_object([(result.rewards, result.success, result.tasks, result.components)])
+    def _score(self, videos: np.ndarray, items: list[PromptItem]) -> RewardResult:
+        """This rank's rewards; a reward function that raises fails the whole batch (never the run)."""
+        try:
+            result = self.reward_fn(videos, items)
+        except Exception as error:  # noqa: BLE001 - counted against the failure cap like any other failure
+            message = f"{type(error).__name__}: {error}"
+            return RewardResult(np.full(len(items), np.nan), np.zeros(len(items), bool), [it.task for it in items],
+                                failed=np.ones(len(items), bool), errors=dict.fromkeys(range(len(items)), message))
+        if result.failed is None:
+            result.failed = np.zeros(len(items), dtype=bool)
+        return result
+
+    def _gather_rewards(self, result: RewardResult, items: list[PromptItem]) -> dict[str, Any]:
+        failures = [{"sample": i, "task": items[i].task, "index": items[i].index,
+                     "puzzle": items[i].puzzle_dict(), "error": error} for i, error in sorted(result.errors.items())]
+        parts = gather_object([(result.rewards, result.success, result.tasks, result.components, result.failed,
+                                failures)])
         rewards = np.concatenate([p[0] for p in parts])
         success = np.concatenate([p[1] for p in parts])
         tasks = [task for p in parts for task in p[2]]
@@ -170,7 +220,47 @@ class GRPOTrainer:
         components = {
             name: np.concatenate([p[3].get(name, np.full(len(p[0]), np.nan)) for p in parts]) for name in names
         }
-        return {"rewards": rewards, "success": success, "tasks": tasks, "components": components}
+        failed = np.concatenate([p[4] for p in parts]).astype(bool)
+        offsets = np.cumsum([0] + [len(p[0]) for p in parts])
+        failures = [dict(f, sample=int(offsets[r] + f["sample"])) for r, p in enumerate(parts) for f in p[5]]
+        return {"rewards": rewards, "success": success, "tasks": tasks, "components": components,
+                "failed": failed, "failures": failures}
+
+    def _record_failures(self, failures: list[dict[str, Any]], total: int) -> None:
+        """Log failed samples with their puzzles; stop the run past ``reward.max_failed_fraction``."""
+        if not failures:
+            return
+        if self.accelerator.is_main_process:
+            path = self.config.run_dir / "reward_failures.jsonl"
+            with path.open("a") as handle:
+                for failure in failures:
+                    handle.write(json.dumps({"step": self.step + 1, **failure}, default=str) + "\n")
+            first = failures[0]
+            tqdm.write(f"step {self.step + 1}: {len(failures)} of {total} rewards failed (left out of their groups; "
+                       f"first: {first['task']} #{first['index']}: {first['error']}); see {path}")
+        allowed = self.config.reward.max_failed_fraction
+        if len(failures) > allowed * total:
+            raise RewardFailuresExceeded(
+                f"step {self.step + 1}: {len(failures)} of {total} samples could not be scored, more than "
+                f"reward.max_failed_fraction = {allowed} allows; first error: {failures[0]['error']} "
+                f"(all in {self.config.run_dir / 'reward_failures.jsonl'})"
+            )
+
+    def _advantages(self, rewards: np.ndarray, failed: np.ndarray, groups: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
+        """Advantages (N,) over the scored samples of each group (0 elsewhere) and the mask of samples that
+        train: scored, in a group with >= 2 scored samples, and (if skipping) not zero-variance."""
+        grpo = self.config.grpo
+        scored_per_group = np.bincount(groups[~failed], minlength=int(groups.max()) + 1)
+        usable = ~failed & (scored_per_group[groups] >= 2)
+        advantages = torch.zeros(len(rewards), dtype=torch.float32)
+        keep = usable.copy()
+        if usable.any():
+            use_rewards, use_groups = torch.from_numpy(rewards[usable]), torch.from_numpy(groups[usable])
+            advantages[torch.from_numpy(usable)] = group_advantages(use_rewards, use_groups, grpo.advantage_std,
+                                                                    grpo.advantage_clip)
+            if grpo.skip_zero_variance_groups:
+                keep[usable] = ~zero_variance(use_rewards, use_groups).numpy()
+        return advantages, keep
 
     def _micro_batches(self, kept: list[np.ndarray], epoch: int) -> list[list[tuple[np.ndarray, float]]]:
         """Per mini-batch, this rank's micro-batches as (local indices, weight); padded with weight-0
@@ -205,8 +295,7 @@ class GRPOTrainer:
                 for u, (idx, weight, j) in enumerate(units):
                     index = torch.as_tensor(idx, device=traj.latents.device)
                     cond = {key: value[index] for key, value in conditions.items()}
-                    sync = u == len(units) - 1
-                    with nullcontext() if sync else acc.no_sync(module), acc.autocast():
+                    with gradient_sync(module, u == len(units) - 1), acc.autocast():
                         args = (traj.latents[index, j], traj.next_latents[index, j], sigmas[j], sigmas[j + 1],
                                 cond, traj.guidance[index], plan.coefficient)
                         log_prob, mean, std = step_log_prob(self.policy, *args)
@@ -228,7 +317,7 @@ class GRPOTrainer:
                                               dtype=torch.float64)
                         ratio_low = min(ratio_low, float(ratio.detach().min()))
                         ratio_high = max(ratio_high, float(ratio.detach().max()))
-                grad_norms.append(float(acc.clip_grad_norm_(self.parameters, self.config.optim.max_grad_norm)))
+                grad_norms.append(clip_grad_norm(acc, self.parameters, self.config.optim.max_grad_norm))
                 self.optimizer.step()
                 self.scheduler.step()
                 self.optimizer.zero_grad(set_to_none=True)
@@ -262,13 +351,13 @@ class GRPOTrainer:
         traj = self._sample(conditions, sample_ids[mine], guidance[groups[mine]])
         videos = self.policy.decode(traj.final)
         sampled = time.perf_counter()
-        result = self.reward_fn(videos, [items[int(g)] for g in groups[mine]])
-        gathered = self._gather_rewards(result)
+        local_items = [items[int(g)] for g in groups[mine]]
+        result = self._score(videos, local_items)
+        gathered = self._gather_rewards(result, local_items)
+        self._record_failures(gathered["failures"], len(groups))
         scored = time.perf_counter()
-        rewards, group_ids = torch.from_numpy(gathered["rewards"]), torch.from_numpy(groups)
-        advantages = group_advantages(rewards, group_ids, grpo.advantage_std, grpo.advantage_clip)
-        flat = zero_variance(rewards, group_ids).numpy()
-        keep = ~flat if grpo.skip_zero_variance_groups else np.ones_like(flat)
+        failed = gathered["failed"]
+        advantages, keep = self._advantages(gathered["rewards"], failed, groups)
         kept = [np.flatnonzero(keep[r * per_rank:(r + 1) * per_rank]) for r in range(acc.num_processes)]
         local_advantages = advantages[mine].to(traj.latents.device)
         training = self._train(traj, conditions, local_advantages, kept) if self.plan.num_loss_steps else {}
@@ -277,12 +366,14 @@ class GRPOTrainer:
                             "advantages": advantages, "groups": groups}
         self.cursor += grpo.prompts_per_step * acc.num_processes
         self.step += 1
+        ok = ~failed
         metrics = {
-            "reward": float(gathered["rewards"].mean()),
-            "reward_std": float(gathered["rewards"].std()),
-            "success": float(gathered["success"].mean()),
-            "zero_std_ratio": float(flat.mean()),
-            "advantage_abs": float(advantages.abs().mean()),
+            "reward": float(gathered["rewards"][ok].mean()) if ok.any() else math.nan,
+            "reward_std": float(gathered["rewards"][ok].std()) if ok.any() else math.nan,
+            "success": float(gathered["success"][ok].mean()) if ok.any() else math.nan,
+            "reward_failures": float(failed.sum()),
+            "zero_std_ratio": float(1.0 - keep.mean()),
+            "advantage_abs": float(advantages[torch.from_numpy(ok)].abs().mean()) if ok.any() else 0.0,
             "guidance_scale": float(guidance.mean()),
             "lr": float(self.scheduler.get_last_lr()[0]),
             **training,
@@ -293,7 +384,9 @@ class GRPOTrainer:
         }
         tasks = np.array(gathered["tasks"])
         for task in sorted(set(gathered["tasks"])):
-            metrics[f"success/{task}"] = float(gathered["success"][tasks == task].mean())
+            chosen = (tasks == task) & ok
+            if chosen.any():
+                metrics[f"success/{task}"] = float(gathered["success"][chosen].mean())
         for name, values in gathered["components"].items():
             if np.isfinite(values).any():
                 metrics[f"reward/{name}"] = float(np.nanmean(values))
@@ -302,15 +395,7 @@ class GRPOTrainer:
     # --- the run ------------------------------------------------------------------------------------------
     def save(self) -> Path:
         """Write checkpoint-<step> atomically (collective: call on every rank)."""
-        acc = self.accelerator
-        states = gather_object([rng_state()])
-        target = self.config.run_dir / checkpoint_name(self.step)
-        if acc.is_main_process:
-            save_checkpoint(target, self.policy, self.optimizer, self.scheduler,
-                            {"step": self.step, "cursor": self.cursor, "config": self.config.to_dict()},
-                            states, self.ema)
-        acc.wait_for_everyone()
-        return target
+        return save_training_state(self, {})
 
     def train(self, until_step: int | None = None, time_budget_s: float | None = None) -> list[dict[str, Any]]:
         """Run to ``run.max_steps``; or stop early after ``until_step``, or once this process has used
@@ -319,29 +404,34 @@ class GRPOTrainer:
         stop = self.max_steps if until_step is None else min(self.max_steps, until_step)
         bar = progress_bar(self.max_steps, self.step, time_budget_s, desc="grpo", disable=not acc.is_main_process)
         started, saved = time.process_time(), True
-        while self.step < stop:
-            metrics = self.train_step()
-            if self.step % run.log_every == 0 or self.step == self.max_steps:
-                self.tracker.log(self.step, metrics)
-            if self.step % run.sample_video_every == 0:
-                shown = min(4, len(self.last_result["videos"]))
-                captions = [f"r{reward:.2f}" for reward in self.last_result["rewards"][:shown]]
-                self.tracker.log_videos(self.step, "samples", self.last_result["videos"][:shown], captions)
-            saved = self.step % run.save_every == 0 or self.step == self.max_steps
-            if saved:
+        try:
+            while self.step < stop:
+                metrics = self.train_step()
+                evaluated = self.evaluator is not None and self.step % self.config.eval.every == 0
+                if evaluated:
+                    metrics.update(self.evaluator.evaluate(self.ema))
+                if self.step % run.log_every == 0 or self.step == self.max_steps or evaluated:
+                    self.tracker.log(self.step, metrics)
+                if self.step % run.sample_video_every == 0:
+                    shown = min(4, len(self.last_result["videos"]))
+                    captions = [f"r{reward:.2f}" for reward in self.last_result["rewards"][:shown]]
+                    self.tracker.log_videos(self.step, "samples", self.last_result["videos"][:shown], captions)
+                saved = self.step % run.save_every == 0 or self.step == self.max_steps
+                if saved:
+                    self.save()
+                bar.update(1)
+                bar.set_postfix(reward=f"{metrics['reward']:.3f}", success=f"{metrics['success']:.2f}")
+                if time_budget_s is not None and cpu_seconds_since(started, acc) >= time_budget_s:
+                    break
+            if not saved and time_budget_s is not None:  # stopped by the budget: keep what it reached
                 self.save()
-            bar.update(1)
-            bar.set_postfix(reward=f"{metrics['reward']:.3f}", success=f"{metrics['success']:.2f}")
-            if time_budget_s is not None and cpu_seconds_since(started, acc) >= time_budget_s:
-                break
-        bar.close()
-        if not saved and time_budget_s is not None:  # stopped by the budget: keep what it reached
-            self.save()
+        finally:
+            bar.close()
+            if callable(getattr(self.reward_fn, "close", None)):
+                self.reward_fn.close()  # worker processes, if any
+            self.tracker.close()
         if acc.is_main_process and (self.step == self.max_steps or time_budget_s is not None):
             print(f"\nGRPO run {run.name}: {self.step} steps\n" + summary_table(self.tracker.history))
-        if callable(getattr(self.reward_fn, "close", None)):
-            self.reward_fn.close()  # worker processes, if any
-        self.tracker.close()
         return self.tracker.history
 
 
@@ -357,5 +447,6 @@ def cpu_seconds_since(started: float, accelerator: Accelerator) -> float:
 
 
 __all__ = [
-    "GRPOTrainer", "cpu_seconds_since", "derived_seed", "make_optimizer", "prepare_training", "progress_bar"
+    "GRPOTrainer", "RewardFailuresExceeded", "cpu_seconds_since", "derived_seed", "make_optimizer",
+    "prepare_training", "progress_bar", "save_training_state",
 ]

@@ -20,6 +20,7 @@ import torch
 from synthetic_tasks import BrightnessSource, brightness_reward, tiny_config
 
 from diffrl.grpo import group_advantages
+from diffrl.policies import build_policy
 from diffrl.trainer import GRPOTrainer
 
 TESTS = Path(__file__).resolve().parent
@@ -37,10 +38,12 @@ WORKER = textwrap.dedent(
     import torch
     from synthetic_tasks import BrightnessSource, brightness_reward, tiny_config
     from test_distributed import SECTIONS
+    from diffrl.policies import build_policy
     from diffrl.trainer import GRPOTrainer
 
     out = sys.argv[1]
-    trainer = GRPOTrainer(tiny_config(out, **SECTIONS), BrightnessSource(), brightness_reward)
+    config = tiny_config(out, **SECTIONS)
+    trainer = GRPOTrainer(config, build_policy(config.policy), BrightnessSource(), brightness_reward)
     assert trainer.accelerator.num_processes == 2, trainer.accelerator.state
     rank, first, norms = trainer.accelerator.process_index, None, []
     while trainer.step < trainer.max_steps:
@@ -82,7 +85,8 @@ def test_two_processes_agree_with_one(tmp_path):
 
     # One process sampling both prompts draws the very same samples (noise is keyed per sample).
     single = dict(SECTIONS, grpo={**SECTIONS["grpo"], "prompts_per_step": 2}, run={**SECTIONS["run"], "name": "one"})
-    trainer = GRPOTrainer(tiny_config(tmp_path, **single), BrightnessSource(), brightness_reward)
+    config = tiny_config(tmp_path, **single)
+    trainer = GRPOTrainer(config, build_policy(config.policy), BrightnessSource(), brightness_reward)
     norms = [trainer.train_step()["grad_norm"]]
     assert np.array_equal(trainer.last_result["groups"], groups)
     np.testing.assert_allclose(trainer.last_result["gathered"]["rewards"], gathered, atol=1e-4)

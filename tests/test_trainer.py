@@ -12,8 +12,9 @@ import yaml
 from synthetic_tasks import BrightnessSource, brightness_reward, tiny_config
 
 from diffrl.checkpoint import latest_checkpoint
-from diffrl.config import config_from_dict, load_config
+from diffrl.config import ConfigError, config_from_dict, load_config
 from diffrl.grpo import group_advantages
+from diffrl.policies import build_policy
 from diffrl.rewards import make_reward
 from diffrl.sft import SFTTrainer
 from diffrl.trainer import GRPOTrainer
@@ -21,7 +22,7 @@ from diffrl.trainer import GRPOTrainer
 
 def grpo(tmp_path, name="run", **sections) -> GRPOTrainer:
     config = tiny_config(tmp_path, run={"name": name, **sections.pop("run", {})}, **sections)
-    return GRPOTrainer(config, prompt_source=BrightnessSource(), reward_fn=brightness_reward)
+    return GRPOTrainer(config, build_policy(config.policy), BrightnessSource(), brightness_reward)
 
 
 def test_grpo_raises_the_mean_reward(tmp_path):
@@ -39,7 +40,7 @@ def test_grpo_raises_the_mean_reward(tmp_path):
 def test_sft_loss_falls(tmp_path):
     config = tiny_config(tmp_path, sft={"max_steps": 40, "batch_size": 16, "loss_weighting": "x0"},
                          optim={"learning_rate": 3e-3, "micro_batch_size": 8})
-    history = SFTTrainer(config, prompt_source=BrightnessSource()).train()
+    history = SFTTrainer(config, build_policy(config.policy), BrightnessSource()).train()
     losses = [row["loss"] for row in history]
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]), losses
 
@@ -61,14 +62,15 @@ def test_resume_continues_exactly(tmp_path):
     assert latest_checkpoint(tmp_path / "cut").name == "checkpoint-000002"
     config = tiny_config(tmp_path, run={"name": "cut", **sections["run"]},
                          **{k: v for k, v in sections.items() if k != "run"})
-    resumed = GRPOTrainer(config, BrightnessSource(), brightness_reward, resume=tmp_path / "cut")
+    resumed = GRPOTrainer(config, build_policy(config.policy), BrightnessSource(), brightness_reward,
+                          resume=tmp_path / "cut")
     assert (resumed.step, resumed.cursor) == (2, 4)
     history = resumed.train()
     assert [row["step"] for row in history] == [1, 2, 3, 4]
     for expected, got in zip(uninterrupted[2:], history[2:]):
         assert comparable(got) == pytest.approx(comparable(expected), rel=1e-6, abs=1e-9)
     for a, b in zip(resumed.policy.trainable_parameters(), GRPOTrainer(
-            config, BrightnessSource(), brightness_reward, resume=tmp_path / "full").policy.trainable_parameters()):
+            config, build_policy(config.policy), BrightnessSource(), brightness_reward, resume=tmp_path / "full").policy.trainable_parameters()):
         assert torch.allclose(a, b, atol=1e-6)
     lines = (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
@@ -79,11 +81,32 @@ def test_checkpoints_are_complete_and_leave_no_temp_files(tmp_path):
     trainer.train()
     folder = tmp_path / "run" / "checkpoint-000001"
     names = {p.name for p in folder.iterdir()}
-    assert {"policy", "policy_ema", "ema.safetensors", "optimizer.safetensors", "rng_state_0.safetensors",
-            "trainer_state.json"} <= names
-    assert not [p for p in (tmp_path / "run").iterdir() if ".tmp." in p.name or ".old." in p.name]
+    assert {"policy", "policy_ema", "state", "rng_state_0.safetensors", "trainer_state.json"} <= names
+    assert not [p for p in (tmp_path / "run").iterdir() if ".tmp" in p.name or ".old" in p.name]
     state = json.loads((folder / "trainer_state.json").read_text())
     assert state["step"] == 1 and state["cursor"] == 2 and state["scheduler"]["last_epoch"] == 1
+
+
+def test_a_kill_during_a_checkpoint_write_leaves_no_temp_folder_and_old_checkpoints_rotate(tmp_path):
+    stale = tmp_path / "run" / ".checkpoint-000007.tmp"
+    (stale / "state").mkdir(parents=True)  # what a kill -9 in the middle of save() leaves
+    trainer = grpo(tmp_path, run={"max_steps": 3, "save_every": 1, "keep_checkpoints": 2})
+    assert not stale.exists()
+    trainer.train()
+    assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.name.startswith(("checkpoint", ".check"))) == [
+        "checkpoint-000002", "checkpoint-000003"]
+
+
+def test_ema_weights_are_saved_in_float32_without_rounding_the_average(tmp_path):
+    trainer = grpo(tmp_path, run={"max_steps": 1}, optim={"ema_decay": 0.5})
+    with torch.no_grad():  # a bf16 live weight must not round the float32 average when saving
+        for parameter in trainer.parameters:
+            parameter.data = parameter.data.to(torch.bfloat16)
+    trainer.ema.shadow = [torch.full_like(s, 1.0 + 2.0**-12) for s in trainer.ema.shadow]
+    live = [p.detach().clone() for p in trainer.parameters]
+    trainer.save()
+    assert all(torch.equal(s, torch.full_like(s, 1.0 + 2.0**-12)) for s in trainer.ema.shadow)
+    assert all(torch.equal(a, b) for a, b in zip(live, trainer.parameters))
 
 
 def test_zero_variance_groups_are_skipped(tmp_path):
@@ -93,7 +116,7 @@ def test_zero_variance_groups_are_skipped(tmp_path):
         return result
 
     config = tiny_config(tmp_path, run={"max_steps": 1})
-    trainer = GRPOTrainer(config, BrightnessSource(), constant)
+    trainer = GRPOTrainer(config, build_policy(config.policy), BrightnessSource(), constant)
     before = [p.detach().clone() for p in trainer.policy.trainable_parameters()]
     metrics = trainer.train_step()
     assert metrics["zero_std_ratio"] == 1.0 and metrics["optimizer_steps"] == 0
@@ -115,7 +138,7 @@ def test_grpo_with_the_maze_verifier_runs(tmp_path):
         data={"tasks": ["maze"], "difficulty": "easy", "task_kwargs": {"maze": {"size": [4, 4]}}},
         run={"max_steps": 1, "sample_video_every": 1}, grpo={"group_size": 2, "prompts_per_step": 1},
     )
-    history = GRPOTrainer(config).train()
+    history = GRPOTrainer(config, build_policy(config.policy)).train()
     assert 0.0 <= history[0]["reward"] <= 1.0 and "success/maze" in history[0]
     assert any(key.startswith("reward/maze/") for key in history[0])
     assert list((tmp_path / "test" / "samples" / "step_000001").glob("*.mp4"))
@@ -139,7 +162,13 @@ CONFIG_ERRORS = [
     ({"grpo": {"cfg_range": [1.4, 0.6]}}, "cfg_range"),
     ({"optim": {"learning_rate": "fast"}}, "optim.learning_rate must be a number"),
     ({"grpo": {"group_size": 2.5}}, "grpo.group_size must be an integer"),
-    ({"reward": {"name": "sokoban_success"}}, "scores only sokoban"),
+    ({"reward": {"name": "sokoban_success"}}, "scores only \\['sokoban'\\]"),
+    ({"reward": {"name": {"maze_success": "high"}}}, "reward.name.maze_success must be a number"),
+    ({"reward": {"name": {"maze_dense": 1.0}}}, "reward.name = 'maze_dense' is not allowed"),
+    ({"reward": {"max_failed_fraction": 1.5}}, "max_failed_fraction = 1.5 must be in"),
+    ({"grpo": {"cfg_range": 0.6}}, "grpo.cfg_range must be a list"),
+    ({"run": {"keep_checkpoints": 0}}, "keep_checkpoints = 0 must be >= 1"),
+    ({"eval": {"every": 0}}, "eval.every = 0 must be >= 1"),
     ({"data": {"source": "csv"}}, "metadata_csv must be set"),
     ({"policy": {"type": "big"}}, "policy.type"),
 ]
@@ -147,7 +176,7 @@ CONFIG_ERRORS = [
 
 @pytest.mark.parametrize(("raw", "message"), CONFIG_ERRORS)
 def test_bad_configs_are_rejected_with_the_key_named(raw, message):
-    with pytest.raises((ValueError, TypeError), match=message):
+    with pytest.raises(ConfigError, match=message):  # a ValueError (wrong types: also a TypeError)
         config_from_dict(raw)
 
 
@@ -219,7 +248,7 @@ def test_exported_dataset_feeds_sft_grpo_and_eval_from_a_checkpoint(tmp_path):
     sizes = {"height": 48, "width": 48, "num_frames": 5}
     sft = tiny_config(tmp_path, run={"name": "sft_csv", "max_steps": 1}, policy=sizes, data=csv_data,
                       sft={"batch_size": 4, "max_steps": 2})
-    trainer = SFTTrainer(sft)
+    trainer = SFTTrainer(sft, build_policy(sft.policy))
     trainer.train()
     items = [trainer.source.item(i) for i in range(3)]
     demos = trainer.source.solution_videos(items, 48, 48, 5)  # the exported mp4s, resized and resampled
@@ -227,7 +256,7 @@ def test_exported_dataset_feeds_sft_grpo_and_eval_from_a_checkpoint(tmp_path):
     grpo_config = tiny_config(tmp_path, run={"name": "grpo_csv", "max_steps": 1}, data=csv_data,
                               policy={**sizes, "pretrained": str(tmp_path / "sft_csv")},
                               grpo={"group_size": 2, "prompts_per_step": 1})
-    assert GRPOTrainer(grpo_config).train()[0]["reward"] >= 0.0
+    assert GRPOTrainer(grpo_config, build_policy(grpo_config.policy)).train()[0]["reward"] >= 0.0
     out = tmp_path / "eval"
     assert main(["eval", "--metadata", str(root / "test" / "metadata_all.csv"), "--checkpoint",
                  str(tmp_path / "grpo_csv"), "--out", str(out), "--steps", "3", "--quiet"]) == 0

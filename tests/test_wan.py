@@ -249,7 +249,7 @@ def pipeline_velocity(pipe: WanImageToVideoPipeline, policy: WanPolicy, x, sigma
 @pytest.mark.parametrize("finetune", ["full", "lora"])
 def test_grpo_steps_through_the_trainer_and_the_result_loads_in_the_stock_pipeline(root, tmp_path, finetune):
     config = grpo_config(root, tmp_path / "runs", finetune)
-    trainer = GRPOTrainer(config, reward_fn=BrightnessReward())
+    trainer = GRPOTrainer(config, build_wan_policy(config.policy), reward_fn=BrightnessReward())
     policy = trainer.policy
     assert isinstance(policy, WanPolicy) and policy.finetune == finetune
     before = [p.detach().clone() for p in policy.trainable_parameters()]

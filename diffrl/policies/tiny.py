@@ -18,7 +18,7 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -279,10 +279,12 @@ class TinyPolicy:
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [parameter for parameter in self.network.parameters() if parameter.requires_grad]
 
-    def save_pretrained(self, directory: str | Path) -> None:
+    def save_pretrained(self, directory: str | Path, state_dict: Mapping[str, torch.Tensor] | None = None) -> None:
+        """Weights (safetensors) and config; ``state_dict``: the weights gathered from a sharded module."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        state = {name: tensor.detach().cpu().contiguous() for name, tensor in self.network.state_dict().items()}
+        state_dict = self.network.state_dict() if state_dict is None else state_dict
+        state = {name: tensor.detach().cpu().contiguous() for name, tensor in state_dict.items()}
         save_file(state, str(directory / WEIGHTS_NAME))
         (directory / CONFIG_NAME).write_text(json.dumps(self.config(), indent=2, sort_keys=True))
 

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from diffusers import WanImageToVideoPipeline
 from diffusers.pipelines.wan.pipeline_wan_i2v import whitespace_clean
+from huggingface_hub import save_torch_state_dict
 from peft import LoraConfig, get_peft_model_state_dict, set_peft_model_state_dict
 from safetensors.torch import load_file
 
@@ -81,6 +82,7 @@ class WanPolicy:
         device: str | torch.device | None = None,
         text_encoder_offload: bool = True,
         prompt_cache_size: int = 256,
+        master_dtype: torch.dtype = torch.float32,
     ) -> None:
         if finetune not in ("full", "lora"):
             raise ValueError(f"finetune must be 'full' or 'lora', got {finetune!r}")
@@ -116,7 +118,15 @@ class WanPolicy:
         self._latents_std = torch.tensor(vae.config.latents_std, dtype=torch.float32).view(1, z_dim, 1, 1, 1)
 
         transformer.to(self.device)
-        self._dtype = transformer.dtype  # the base weights' dtype (before float32 LoRA weights are added)
+        self._dtype = transformer.dtype  # the loaded (storage) dtype: frozen weights and the reference keep it
+        self.master_dtype = master_dtype
+        if reference == "auto":
+            reference = "lora" if finetune == "lora" else "copy"
+        self._reference_kind = reference
+        self._reference_model = None
+        if reference == "copy":  # copied before the upcast: the frozen reference stays in the storage dtype
+            self._reference_model = copy.deepcopy(transformer).requires_grad_(False).eval()
+        self._in_reference = False
         if finetune == "lora":
             transformer.requires_grad_(False)
             transformer.add_adapter(
@@ -128,21 +138,16 @@ class WanPolicy:
                 )
             )
             for param in transformer.parameters():
-                if param.requires_grad:  # LoRA weights train in float32 on top of the bf16 base
-                    param.data = param.data.float()
+                if param.requires_grad:  # master weights: LoRA weights train in master_dtype on the frozen base
+                    param.data = param.data.to(master_dtype)
         else:
-            transformer.requires_grad_(True)
+            # Master weights: AdamW at lr 5e-6 moves a weight by ~5e-6 relative, below bf16's 2^-8 spacing,
+            # so bf16 weights would drop most updates. Compute still runs in bf16 under autocast.
+            transformer.requires_grad_(True).to(master_dtype)
         if gradient_checkpointing:
             transformer.enable_gradient_checkpointing()
         self._transformer = transformer
         self.module: torch.nn.Module = transformer
-        if reference == "auto":
-            reference = "lora" if finetune == "lora" else "copy"
-        self._reference_kind = reference
-        self._reference_model = None
-        if reference == "copy":
-            self._reference_model = copy.deepcopy(transformer).requires_grad_(False).eval()
-        self._in_reference = False
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -279,8 +284,11 @@ class WanPolicy:
             model_input = torch.cat([model_input, model_input])
             timestep = torch.cat([timestep, timestep])
             embeds = torch.cat([embeds, conditions["negative_prompt_embeds"]])
-        model = self._reference_model if self._in_reference and self._reference_model is not None else self.module
-        dtype = self._dtype
+        frozen = self._in_reference and self._reference_model is not None
+        model = self._reference_model if frozen else self.module
+        # inputs in the dtype of the model's own weights (LoRA: the frozen base); autocast, when on, casts
+        # the matmuls to bf16 whatever that dtype is
+        dtype = self._dtype if frozen or self.finetune == "lora" else self.master_dtype
         output = model(
             hidden_states=model_input.to(dtype),
             timestep=timestep,
@@ -357,16 +365,24 @@ class WanPolicy:
             "height": self.height, "width": self.width, "num_frames": self.num_frames, "shift": self.shift,
         }
 
-    def save_pretrained(self, directory: str | Path) -> None:
-        """Full: ``directory/transformer`` (diffusers folder); LoRA: ``directory/pytorch_lora_weights.safetensors``."""
+    def save_pretrained(self, directory: str | Path, state_dict: Mapping[str, torch.Tensor] | None = None) -> None:
+        """Full: ``directory/transformer`` (diffusers folder); LoRA: ``directory/pytorch_lora_weights.safetensors``.
+
+        ``state_dict``: the trainable weights by name, gathered whole from a sharded module (default: this
+        policy's own)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        if state_dict is None:
+            state_dict = {k: v for k, v in self._transformer.state_dict().items()}
         if self.finetune == "full":
-            self._transformer.save_pretrained(str(directory / "transformer"), safe_serialization=True)
+            folder = directory / "transformer"
+            self._transformer.save_config(str(folder))
+            save_torch_state_dict(dict(state_dict), str(folder), max_shard_size="10GB",
+                                  filename_pattern="diffusion_pytorch_model{suffix}.safetensors")
         else:
             WanImageToVideoPipeline.save_lora_weights(
                 str(directory),
-                transformer_lora_layers=get_peft_model_state_dict(self._transformer),
+                transformer_lora_layers=get_peft_model_state_dict(self._transformer, state_dict=dict(state_dict)),
                 weight_name=LORA_FILE,
                 safe_serialization=True,
                 transformer_lora_adapter_metadata=self._transformer.peft_config["default"].to_dict(),

@@ -25,7 +25,7 @@ FOLDER_HINT = (
 )
 DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float32": torch.float32, "fp32": torch.float32,
           "float16": torch.float16, "fp16": torch.float16}
-OPTION_KEYS = {"dtype", "text_encoder_dtype", "vae_dtype", "reference", "max_sequence_length", "text_encoder_offload",
+OPTION_KEYS = {"dtype", "master_dtype", "text_encoder_dtype", "vae_dtype", "reference", "max_sequence_length", "text_encoder_offload",
                "prompt_cache_size", "load_text_encoder"}
 SECTION_KEYS = {"type", "pretrained", "checkpoint", "finetune", "lora_rank", "lora_alpha", "gradient_checkpointing",
                 "height", "width", "num_frames", "negative_prompt", "options"}
@@ -130,7 +130,7 @@ def policy_kwargs_from_config(policy: Mapping[str, Any] | Any, device: Any = Non
     }
     kwargs["model_root"] = section["pretrained"]
     kwargs["checkpoint"] = section.get("checkpoint")
-    for key in ("dtype", "text_encoder_dtype", "vae_dtype"):
+    for key in ("dtype", "master_dtype", "text_encoder_dtype", "vae_dtype"):
         if key in options:
             kwargs[key] = _dtype(options.pop(key), key)
     kwargs.update(options)

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from videorlvr.envs.answers import question, solution_answer
-from videorlvr.envs.export import SPLITS, atomic_write_bytes, metadata_name, read_metadata
+from videorlvr.envs.export import SPLITS, metadata_name, read_metadata
+from videorlvr.envs.files import TEMP_MARK, atomic_write_bytes
 
 HF_FOLDER = "hf"
 LICENSE = "apache-2.0"
@@ -132,7 +133,7 @@ def write_hf_dataset(data_root: str | os.PathLike) -> Path:
         table = datasets.Dataset.from_dict(columns, features=features)
         path = out / "data" / f"{split}-00000-of-00001.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.tmp")
+        temp = path.with_name(f".{path.name}{TEMP_MARK}")
         table.to_parquet(str(temp))
         os.replace(temp, path)
     atomic_write_bytes(out / "README.md", dataset_card(splits).encode())

@@ -2,7 +2,7 @@
 
     diffrl sft CONFIG [--resume DIR]          flow-matching SFT on demonstrations
     diffrl train CONFIG [--resume DIR]        Flow-GRPO against a verifiable reward
-    diffrl sample CHECKPOINT --task maze --seeds 0 1 2 --out DIR     mp4s (and verdicts) for given puzzles
+    diffrl sample CHECKPOINT --seeds 0 1 2 --out DIR     mp4s and verdicts (puzzles as in the run's config)
     diffrl data ...                           export a dataset (videorlvr.envs.export; same arguments as `python -m videorlvr.envs export`)
     diffrl eval ...                           score a folder of videos (videorlvr.envs.evaluate; as `python -m videorlvr.envs score`)
     diffrl eval --checkpoint RUN --metadata CSV --out DIR      generate one video per row first, then score
@@ -19,8 +19,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,17 +68,56 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _add_sample_arguments(parser: argparse.ArgumentParser) -> None:
+    from videorlvr.envs import cli as envs_cli
+
     parser.add_argument("checkpoint", type=Path, help="a policy folder, checkpoint folder or run folder")
-    parser.add_argument("--task", required=True, choices=("maze", "flowfree", "sokoban"))
     parser.add_argument("--seeds", required=True, type=int, nargs="+", help="puzzle seeds")
-    parser.add_argument("--out", required=True, type=Path, help="folder for the mp4s and verdicts.json")
-    parser.add_argument("--difficulty", default="medium", choices=("easy", "medium", "hard"))
-    parser.add_argument("--task-kwargs", type=json.loads, default={}, help='generate() kwargs, e.g. \'{"size": [4, 4]}\'')
+    parser.add_argument("--out", required=True, type=Path, help="folder for the mp4s and the results")
+    group = parser.add_argument_group("the puzzles (default: the distribution the checkpoint's run trained on)")
+    group.add_argument("--task", choices=("maze", "flowfree", "sokoban"), help="task (default: the run's)")
+    group.add_argument("--difficulty", choices=("easy", "medium", "hard"), help="difficulty (default: the run's)")
+    group.add_argument("--task-kwargs", type=envs_cli.parse_task_kwargs,
+                       help='generate() kwargs per task, e.g. \'{"maze": {"size": [4, 4]}}\' (default: the run\'s)')
     parser.add_argument("--config", type=Path, help="run config to build the policy from (needed for wan)")
-    parser.add_argument("--steps", type=int, default=20, help="Euler steps (default 20)")
+    parser.add_argument("--steps", type=int, default=20, help="Euler steps")
     parser.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale")
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=4, help="videos per sampling batch")
     parser.add_argument("--no-ema", action="store_true", help="use the raw weights even if EMA weights exist")
+    envs_cli.add_allow_errors_argument(parser)
+    envs_cli.add_quiet_argument(parser)
+
+
+def run_config_for(path: Path) -> dict[str, Any] | None:
+    """The run config (as a dict) of a run, checkpoint or policy folder, or None if none is found."""
+    from diffrl.checkpoint import STATE_NAME, latest_checkpoint
+
+    path = Path(path)
+    checkpoint = latest_checkpoint(path) if path.is_dir() else None
+    for folder in [p for p in (checkpoint, path, path.parent, path.parent.parent) if p is not None]:
+        if (folder / STATE_NAME).is_file():
+            config = json.loads((folder / STATE_NAME).read_text()).get("config")
+            if config:
+                return config
+        if (folder / "config.yaml").is_file():
+            import yaml
+
+            return yaml.safe_load((folder / "config.yaml").read_text())
+    return None
+
+
+def sample_distribution(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
+    """(task, difficulty, generate kwargs) for ``diffrl sample``: the flags, else the run config's data section."""
+    data = (run_config_for(args.checkpoint) or {}).get("data") or {}
+    tasks = list(data.get("tasks") or [])
+    task = args.task
+    if task is None:
+        if len(tasks) != 1:
+            found = f"the run trained on {tasks}" if tasks else "no run config was found beside the checkpoint"
+            raise ValueError(f"--task is needed: {found}")
+        task = tasks[0]
+    difficulty = args.difficulty or data.get("difficulty") or "medium"
+    all_kwargs = args.task_kwargs if args.task_kwargs is not None else (data.get("task_kwargs") or {})
+    return task, difficulty, dict(all_kwargs.get(task, {}))
 
 
 def load_policy(path: Path, config_path: Path | None = None, ema: bool = True):
@@ -106,29 +144,32 @@ def load_policy(path: Path, config_path: Path | None = None, ema: bool = True):
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    from diffrl.data import PromptItem, SeedPromptSource, task_spec
+    """Sample one video per seed (seed s is the puzzle ``generate(s, ...)``, as in ``env.reset(seed=s)``),
+    verify it, and write the mp4s and the shared results layout (eval_results.json, ...) to ``--out``."""
+    from diffrl.data import EnvPromptSource, PromptItem, task_spec
     from diffrl.sampling import SamplingPlan, rollout, sample_generators
+    from videorlvr.envs import cli as envs_cli
+    from videorlvr.envs.evaluate import build_report, row_from_verdict
+    from videorlvr.envs.progress import progress_bar
     from videorlvr.envs.video import write_video
 
+    task, difficulty, kwargs = sample_distribution(args)
     policy = load_policy(args.checkpoint, args.config, ema=not args.no_ema)
-    source = SeedPromptSource([args.task], args.difficulty, (0, 2**31 - 1), 0, {args.task: args.task_kwargs})
-    spec, plan, records = task_spec(args.task), SamplingPlan.ode(args.steps, policy.shift), []
-    for start in range(0, len(args.seeds), args.batch_size):
-        seeds = args.seeds[start:start + args.batch_size]
-        puzzles = [spec.generate(seed, args.difficulty, **args.task_kwargs) for seed in seeds]
-        items = [PromptItem(args.task, p, spec.prompt(p), seed) for p, seed in zip(puzzles, seeds)]
-        frames = source.first_frames(items, policy.height, policy.width)
-        conditions = policy.encode_conditions(frames, [item.prompt for item in items])
-        latents = rollout(policy, conditions, plan, args.guidance, sample_generators(seeds)).final
-        for seed, puzzle, video in zip(seeds, puzzles, policy.decode(latents)):
-            path = write_video(args.out / f"{args.task}_{args.difficulty}_{seed}.mp4", video)
-            verdict = spec.verify(puzzle, video)
-            records.append({"seed": seed, "video": str(path), "success": verdict.success,
-                            "reward": verdict.reward, "reason": verdict.reason})
-            print(f"{path}  success={verdict.success} reward={verdict.reward:.3f} {verdict.reason}")
-    (args.out / "verdicts.json").write_text(json.dumps(records, indent=2))
-    print(f"success rate {np.mean([r['success'] for r in records]):.3f} over {len(records)} puzzles")
-    return 0
+    print(f"sampling {task} ({difficulty}, kwargs {kwargs}) at {policy.height}x{policy.width}")
+    spec, plan, source, rows = task_spec(task), SamplingPlan.ode(args.steps, policy.shift), EnvPromptSource(), []
+    with progress_bar(total=len(args.seeds), desc="sample", unit="video", disable=args.quiet) as bar:
+        for start in range(0, len(args.seeds), args.batch_size):
+            seeds = args.seeds[start:start + args.batch_size]
+            puzzles = [spec.generate(seed, difficulty, **kwargs) for seed in seeds]
+            items = [PromptItem(task, p, spec.prompt(p), seed) for p, seed in zip(puzzles, seeds)]
+            frames = source.first_frames(items, policy.height, policy.width)
+            conditions = policy.encode_conditions(frames, [item.prompt for item in items])
+            latents = rollout(policy, conditions, plan, args.guidance, sample_generators(seeds)).final
+            for seed, puzzle, video in zip(seeds, puzzles, policy.decode(latents)):
+                path = write_video(args.out / f"{task}_{difficulty}_{seed}.mp4", video)
+                rows.append(row_from_verdict(len(rows), task, spec.verify(puzzle, video), str(path), seed))
+                bar.update()
+    return envs_cli.finish_report(build_report(rows, video_dir=str(args.out)), args.out, args.allow_errors)
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
@@ -138,9 +179,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("generate the videos first, from a checkpoint")
     group.add_argument("--checkpoint", type=Path, help="policy/checkpoint/run folder: sample one video per CSV row")
     group.add_argument("--config", type=Path, help="run config to build the policy from (needed for wan)")
-    group.add_argument("--steps", type=int, default=20, help="Euler steps (default 20)")
+    group.add_argument("--steps", type=int, default=20, help="Euler steps")
     group.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale")
-    group.add_argument("--batch-size", type=int, default=4)
+    group.add_argument("--batch-size", type=int, default=4, help="videos per sampling batch")
     group.add_argument("--no-ema", action="store_true", help="use the raw weights even if EMA weights exist")
     group.add_argument("--videos-out", type=Path, help="folder for the generated videos (default OUT/videos)")
 
@@ -149,11 +190,10 @@ def generate_for_rows(policy, rows: list[dict[str, str]], folder: Path, steps: i
                       batch_size: int, progress: bool = True) -> int:
     """Sample one video per well-formed metadata row into ``folder`` (named so the scorer matches them);
     malformed rows are left for the scorer to report. Returns the number of videos written."""
-    from tqdm.auto import tqdm
-
     from diffrl.data import EnvPromptSource, PromptItem, task_spec
     from diffrl.sampling import SamplingPlan, rollout, sample_generators
     from videorlvr.envs.evaluate import output_name_for_row
+    from videorlvr.envs.progress import progress_bar
     from videorlvr.envs.video import write_video
 
     jobs = []
@@ -167,7 +207,7 @@ def generate_for_rows(policy, rows: list[dict[str, str]], folder: Path, steps: i
             continue
         jobs.append((PromptItem(task, puzzle, row.get("prompt") or spec.prompt(puzzle), index), name))
     plan, source = SamplingPlan.ode(steps, policy.shift), EnvPromptSource()
-    for start in tqdm(range(0, len(jobs), batch_size), desc="sampling", disable=not progress):
+    for start in progress_bar(range(0, len(jobs), batch_size), desc="sample", unit="batch", disable=not progress):
         chunk = jobs[start:start + batch_size]
         items = [item for item, _ in chunk]
         conditions = policy.encode_conditions(source.first_frames(items, policy.height, policy.width),
@@ -221,10 +261,14 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s arguments are added (so other commands' modules stay unimported)."""
+    from videorlvr import __version__
+    from videorlvr.envs.cli import HelpFormatter
+
     parser = argparse.ArgumentParser(prog="diffrl", description="Flow-matching SDE-GRPO for video reasoning")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (add_arguments, _, help_text) in COMMANDS.items():
-        subparser = sub.add_parser(name, help=help_text, description=help_text)
+        subparser = sub.add_parser(name, help=help_text, description=help_text, formatter_class=HelpFormatter)
         if name == command:
             add_arguments(subparser)
     return parser

@@ -3,7 +3,7 @@
 A source is an endless, deterministic sequence: ``item(i)`` is the same puzzle on every machine and every
 run, so the data cursor (an int) is all a checkpoint needs to resume the data stream exactly. Sources also
 render what the trainer needs at the policy's resolution: first frames (GRPO) and oracle videos (SFT).
-Environments are used only through their public plain functions (``envs.get_task(name)``).
+Environments are used only through their public plain functions (``videorlvr.envs.get_task(name)``).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def task_spec(name: str) -> Any:
         return envs.get_task(name)
     except (ImportError, AttributeError) as error:
         raise RuntimeError(
-            f"the {name!r} environment (envs.{name}) is not available in this installation: {error}"
+            f"the {name!r} environment (videorlvr.envs.{name}) is not available in this installation: {error}"
         ) from error
 
 
@@ -149,7 +149,7 @@ class CsvPromptSource(EnvPromptSource):
         return PromptItem(task=row[self.task_column], puzzle=puzzle, prompt=prompt, index=index)
 
     def solution_videos(self, items: Sequence[PromptItem], height: int, width: int, num_frames: int) -> np.ndarray:
-        from videorlvr.envs.video import read_video, resize_video
+        from videorlvr.envs.video import read_video
 
         videos = []
         for item in items:
@@ -157,9 +157,9 @@ class CsvPromptSource(EnvPromptSource):
             if not name:
                 videos.append(super().solution_videos([item], height, width, num_frames)[0])
                 continue
-            video = read_video(self.root / name)
+            video = read_video(self.root / name, height, width)  # fitted frame by frame (the scorer's rule)
             frames = np.round(np.linspace(0, len(video) - 1, num_frames)).astype(np.int64)
-            videos.append(resize_video(video[frames], height, width))
+            videos.append(video[frames])
         return np.stack(videos)
 
 

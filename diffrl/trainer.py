@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -237,7 +238,7 @@ class GRPOTrainer:
                     handle.write(json.dumps({"step": self.step + 1, **failure}, default=str) + "\n")
             first = failures[0]
             tqdm.write(f"step {self.step + 1}: {len(failures)} of {total} rewards failed (left out of their groups; "
-                       f"first: {first['task']} #{first['index']}: {first['error']}); see {path}")
+                       f"first: {first['task']} #{first['index']}: {first['error']}); see {path}", file=sys.stderr)
         allowed = self.config.reward.max_failed_fraction
         if len(failures) > allowed * total:
             raise RewardFailuresExceeded(

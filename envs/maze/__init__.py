@@ -1,7 +1,8 @@
 """VideoMaze: walk the agent through a perfect maze to the goal, shown as a video.
 
 Plain functions for batch work: :func:`generate`, :func:`render_first_frame`, :func:`render_solution`,
-:func:`verify`, :func:`prompt`; the rules alone (no pixels) are :func:`judge` and :func:`judge_moves`.
+:func:`verify`, :func:`prompt`, :func:`min_frames` (the fewest frames a video of a maze needs) and
+:func:`validate` (env settings); the rules alone (no pixels) are :func:`judge` and :func:`judge_moves`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from videorlvr.envs.maze.constants import COLOUR_NAMES, ENV_ID, TASK_NAME
 from videorlvr.envs.maze.generator import MazePuzzle, generate
 from videorlvr.envs.maze.render import render_first_frame, render_solution
-from videorlvr.envs.maze.rules import judge, judge_moves, speed_limit
+from videorlvr.envs.maze.rules import judge, judge_moves, min_frames
+from videorlvr.envs.maze.validate import validate
 from videorlvr.envs.maze.verify import perceive, verify
 from videorlvr.envs.types import TaskSpec
 
@@ -37,6 +39,8 @@ TASK = TaskSpec(
     render_solution=render_solution,
     verify=verify,
     prompt=prompt,
+    min_frames=min_frames,
+    validate=validate,
 )
 
 __all__ = [
@@ -46,10 +50,11 @@ __all__ = [
     "generate",
     "judge",
     "judge_moves",
+    "min_frames",
     "perceive",
     "prompt",
     "render_first_frame",
     "render_solution",
-    "speed_limit",
+    "validate",
     "verify",
 ]

@@ -40,33 +40,25 @@ WALL_THICKNESS = 0.2  # interior walls, centred on grid lines
 OUTER_WALL_THICKNESS = 0.15  # outer walls lie inside the grid, so the white frame around it stays clean
 MARKER_INSET = 0.14  # start/goal squares fill the cell minus this on each side
 AGENT_RADIUS = 0.3
-HOLD_FRACTION = 0.1  # the oracle rests on the goal for the last 10% of the transitions
-SLIDE_MAX_SPEED = 1.0 / 3.0  # cells per frame; a faster oracle snaps the agent to whole cells
 
-# Perception, in cells (sample offsets from cell centres / wall midpoints) and normalised colours.
-CENTRE_RADIUS = 0.08  # 2x2 samples at +-this around each cell centre
-WALL_SPAN = 0.2  # 2 samples along each wall at +-this from its midpoint
-GOAL_RING = 0.28  # 4 samples at the goal cell's corners (+-this, less in tiny cells), outside the resting agent
-AGENT_MARGIN = 0.35  # classify_colours margin for a confident agent reading
-WEAK_MARGIN = 0.1  # any other cell this agent-like makes the frame ambiguous
-HUE_DOMINANCE = 0.1  # a goal corner counts as goal when green exceeds red and blue by this much
-# A wall position reads dark below the midpoint of the frame's floor brightness and its darkest wall
-# positions; blur lifts thin walls towards the floor, so a fixed cut would lose them. The midpoint never
-# rises above floor - WALL_MIN_CONTRAST / 2, so a frame with its walls erased still reads them open.
-WALL_MIN_CONTRAST = 0.2
-WALL_DARK_QUANTILE = 0.1
-WALL_FRAME_STRIDE = 4  # walls and goal are read on every 4th frame (and the final frames)
-EDGE_TOLERANCE = 0.05  # share of walls/openings a frame may misread and still count as preserved
+# Perception: every pixel of the board is area-averaged into SUBDIVISIONS x SUBDIVISIONS blocks per cell
+# (SMALL_CELL_SUBDIVISIONS in cells under SMALL_CELL_PX px), and each frame's blocks must be explained
+# by the board drawn with the agent on one cell.
+SUBDIVISIONS = 4
+SMALL_CELL_PX, SMALL_CELL_SUBDIVISIONS = 8, 2
+# Blur a frame may show, in px: the expected blocks are drawn at each level and a frame is compared with
+# the level that explains it best (blur moves brightness within a block, never makes a wall vanish).
+BLUR_SIGMAS = (0.0, 1.0, 2.0, 3.0)
+# A cell is explained when no channel of any of its blocks is further than this from the expected block
+# (colours normalised so the letterbox is 0 and the floor is its drawn colour). Measured on oracles at
+# >= 240x416: <= 0.12 under H.264, noise sigma 16, blur sigma 3, 4% zoom with shift, casts and flicker;
+# an erased wall >= 0.25, a half-transparent agent >= 0.25, a missing agent >= 0.49.
+EXPLAIN_TOLERANCE = 0.2
+FLOOR_MATCH = 0.01  # a block is floor (used to fix each frame's gain) when drawn within this of FLOOR_RGB
+FLOOR_SAMPLES = 128  # floor blocks whose median fixes a frame's gain
 
 # Rules.
-SPEED_SLACK = 1.5  # speed limit k = max(1, ceil(SPEED_SLACK * oracle moves / (T - 1))) cells per frame
-MAX_GAP_CREDIT = 2  # an unreadable stretch earns at most this many frames of motion
-END_FRACTION = 0.1  # the last readable frame must lie in the final 10% of the video (>= 2 frames)
-MAZE_PRESERVED_MIN = 0.9  # share of frames whose walls and goal must read as drawn, for success
-WEIGHTS = {
-    "start_correct": 1.0,
-    "path_valid": 2.0,
-    "progress": 4.0,
-    "goal_reached": 2.0,
-    "maze_preserved": 1.0,
-}
+MAX_MOVES_PER_FRAME = 1  # between consecutive frames the agent stays or moves to one adjacent open cell
+END_FRACTION = 0.1  # the last max(2, ceil(END_FRACTION * T)) frames must all show the agent on the goal
+MIN_END_FRAMES = 2
+WEIGHTS = {"progress": 4.0, "path_valid": 2.0, "goal_reached": 2.0}

@@ -22,8 +22,9 @@ class VideoMazeEnv(VideoReasoningEnv):
     ## Action Space
     ``Box(0, 255, (num_frames, height, width, 3), uint8)``: the answer video. ``step`` also accepts
     float videos in [0, 1] (as diffusers returns with ``output_type="np"``), torch tensors of either,
-    a path to a video file, another resolution (resized to the env's) and any frame count T >= 2.
-    Anything else raises ``ValueError``/``TypeError``; NaN/inf is rejected.
+    a path to a video file, another resolution (fitted to the env's) and any frame count; below the
+    maze's minimum (see Rewards) it cannot succeed and the verdict says so. Anything else raises
+    ``ValueError``/``TypeError``; NaN/inf is rejected.
 
     ## Observation Space
     ``Dict(frame=Box(0, 255, (height, width, 3), uint8), prompt=Text)``: the first frame and the task
@@ -36,25 +37,30 @@ class VideoMazeEnv(VideoReasoningEnv):
     puzzle from its ``info["puzzle"]`` dict.
 
     ## Rewards
-    The video is read frame by frame (the board is located in every frame; only cell-centre,
-    wall and goal-corner pixels are read). Frames with the agent between cells or unreadable are
-    skipped, never guessed. The agent may cover at most ``k = max(1, ceil(1.5 * L / (T - 1)))``
-    cells per frame along open passages (L: oracle moves, T: frames), so at 81 frames every step
-    must be visible; an unreadable stretch earns at most 2 frames of motion. Components, each in
-    [0, 1]:
+    Every frame is read whole: the board is located in it, every pixel of the board is averaged into
+    4x4 blocks per cell, and the frame is *readable* only if one state (the agent on one cell) explains
+    every block, i.e. the board drawn in that state (walls, start, goal, the agent; allowing for blur up
+    to 3 px) matches each block within 0.2 (colours normalised per frame). A missing, doubled, faded or
+    half-moved agent, an erased or added wall, a hidden goal or a lost board make a frame unreadable.
+    The oracle stands on a whole cell in every frame; a disc drawn between cells is unreadable.
 
-    - ``start_correct``: the agent is first seen on the start, early in the video.
-    - ``path_valid``: 1.0 if every move is legal (adjacent open cells, within the speed limit, no
-      wall crossing, no jump); otherwise the share of the video before the first illegal move.
-    - ``progress``: how much of the start-goal distance the agent closed, over the legal prefix only.
-    - ``goal_reached``: the process was legal and the agent is last seen on the goal in the final
-      10% of the frames.
-    - ``maze_preserved``: share of checked frames whose walls, openings and goal read as drawn.
+    Rules: frame 0 shows the agent on the start; between consecutive frames it stays or moves to one
+    adjacent open cell (never across a wall, never diagonally, never a jump); the first unreadable or
+    illegal frame ends the *legal prefix*. Success: no frame ends it, and the final
+    ``max(2, ceil(0.1 * T))`` frames all show the agent on the goal. So a maze whose oracle path has L
+    moves needs ``min_frames`` = the fewest T with ``T - max(2, ceil(0.1 * T)) >= L`` frames (easy <= 10,
+    medium <= 20, hard <= 36; at 81 frames L <= 72); shorter videos fail with that reason. Components,
+    each in [0, 1], credit only the legal prefix and only what the agent did:
 
-    ``reward_mode="dense"``: the weighted mean (weights 1, 2, 4, 2, 1), exactly 1.0 iff success and
-    at most 0.99 otherwise; an honest partial solution scores above any video that breaks a rule to
-    get further and above a video that does nothing. ``reward_mode="success"``: ``float(success)``.
-    Success: started right, every move legal, ended on the goal, maze preserved in >= 90% of frames.
+    - ``progress``: share of the start-goal distance closed by the cells the agent stood on in the
+      legal prefix (k / L after k oracle moves).
+    - ``path_valid``: ``progress`` if no frame broke a rule, else 0.
+    - ``goal_reached``: 1 on success.
+
+    ``reward_mode="dense"``: the weighted mean (weights 4, 2, 2), exactly 1.0 iff success and at most
+    0.99 otherwise. The oracle cut after k moves (last frame held) scores 0.75 k / L, rising in k;
+    doing nothing scores 0; a video that breaks a rule scores below the same video cut at the break.
+    ``reward_mode="success"``: ``float(success)``.
 
     ## Episode End
     One step: ``terminated=True``, ``truncated=False``. ``info`` holds ``task`` ("maze"),
@@ -66,7 +72,9 @@ class VideoMazeEnv(VideoReasoningEnv):
     reward_mode="dense", render_mode=None, size=None, path_length=None, algorithm="dfs")``.
     ``size=(rows, cols)`` overrides the grid (2..32 per side; the path bucket scales with the cell
     count), ``path_length=(low, high)`` the bucket, ``algorithm`` is "dfs" (long corridors) or
-    "kruskal" (many branches). ``render_mode="rgb_array"`` renders the first frame.
+    "kruskal" (many branches). Construction raises ``ValueError`` for unknown kwargs, malformed values,
+    a bucket the grid cannot hold, cells under 4 px, and ``num_frames`` below the ``min_frames`` of the
+    bucket's longest path. ``render_mode="rgb_array"`` renders the first frame.
 
     ## Version History
     - v0: initial version.

@@ -1,4 +1,9 @@
-"""Drawing mazes: the first frame and the oracle solution video, at any size and frame count."""
+"""Drawing mazes: the first frame and the oracle solution video, at any size and any frame count the
+maze allows (:func:`videorlvr.envs.maze.rules.min_frames`).
+
+The oracle agent always stands on a whole cell: each move happens between two consecutive frames, so
+every frame is a readable state (a disc between two cells is not a state the verifier accepts).
+"""
 
 from __future__ import annotations
 
@@ -10,15 +15,14 @@ from videorlvr.envs.maze.constants import (
     AGENT_RGB,
     FLOOR_RGB,
     GOAL_RGB,
-    HOLD_FRACTION,
     MARKER_INSET,
     OUTER_WALL_THICKNESS,
-    SLIDE_MAX_SPEED,
     START_RGB,
     WALL_RGB,
     WALL_THICKNESS,
 )
 from videorlvr.envs.maze.generator import MazePuzzle
+from videorlvr.envs.maze.rules import end_window, min_frames
 
 _PALETTE = np.array([FLOOR_RGB, WALL_RGB, START_RGB, GOAL_RGB], dtype=np.uint8)
 _FLOOR, _WALL, _START, _GOAL = range(4)
@@ -81,17 +85,18 @@ def _draw_agent(frame: np.ndarray, geometry: BoardGeometry, gy: float, gx: float
 
 
 def agent_schedule(path_length: int, num_frames: int) -> np.ndarray:
-    """Distance travelled along the oracle path at each frame, in moves: float (num_frames,).
+    """Moves made along the oracle path by each frame: int (num_frames,).
 
-    The agent moves at constant speed over the first 90% of the transitions and rests on the goal
-    for the rest. Slow motion (<= SLIDE_MAX_SPEED cells per frame) slides smoothly between cells;
-    faster motion snaps to whole cells, so every frame shows the agent on a cell.
+    The agent walks at a steady pace (at most one move per frame), reaches the goal at frame
+    ``T - end_window(T)`` and rests there for the final window.
     """
-    hold = int(HOLD_FRACTION * (num_frames - 1))
-    moving = max(1, num_frames - 1 - hold)
-    speed = path_length / moving
-    travelled = np.minimum(path_length, speed * np.arange(num_frames))
-    return np.floor(travelled + 0.5) if speed > SLIDE_MAX_SPEED else travelled
+    arrive = num_frames - end_window(num_frames)
+    if path_length > arrive:
+        raise ValueError(f"{path_length} moves do not fit in {num_frames} frames at one move per frame")
+    if path_length == 0:
+        return np.zeros(num_frames, dtype=np.int64)
+    moves = np.floor(np.arange(num_frames) * (path_length / arrive) + 0.5).astype(np.int64)
+    return np.minimum(moves, path_length)
 
 
 def _check_size(height: int, width: int, num_frames: int = 2) -> None:
@@ -132,12 +137,14 @@ def render_agent_path(puzzle: MazePuzzle, height: int, width: int, centres: np.n
 def render_solution(
     puzzle: MazePuzzle, height: int = 480, width: int = 832, num_frames: int = 81
 ) -> np.ndarray:
-    """uint8 (num_frames, height, width, 3): the agent walking the oracle path, then resting on the goal."""
+    """uint8 (num_frames, height, width, 3): the agent walking the oracle path one cell per frame at most,
+    then resting on the goal. Raises ValueError when ``num_frames < min_frames(puzzle)``."""
     _check_size(height, width, num_frames)
+    needed = min_frames(puzzle)
+    if num_frames < needed:
+        raise ValueError(
+            f"this maze's oracle path has {puzzle.path_length} moves: its video needs at least {needed} frames "
+            f"(one move per frame, then the goal held), got {num_frames}"
+        )
     path = np.asarray(puzzle.solution, dtype=np.float64) + 0.5  # (L+1, 2) cell centres
-    travelled = agent_schedule(puzzle.path_length, num_frames)
-    index = np.minimum(np.floor(travelled).astype(np.int64), puzzle.path_length - 1)
-    fraction = (travelled - index)[:, None]
-    return render_agent_path(
-        puzzle, height, width, path[index] * (1.0 - fraction) + path[index + 1] * fraction
-    )
+    return render_agent_path(puzzle, height, width, path[agent_schedule(puzzle.path_length, num_frames)])

@@ -1,56 +1,52 @@
 """Maze rules over a cell sequence: pixel-free, so a video, a move string or a text answer share them.
 
-Input: the agent's cell in each frame (``None`` where perception could not read it). Rules:
+Input: the agent's cell in each frame (``None`` where perception could not explain the frame). Rules:
 
-- The first sighting must be on the start cell, within the first ``END_FRACTION`` of the frames.
-- Between consecutive sightings ``(t0, a) -> (t1, b)`` the agent may travel at most
-  ``k * min(t1 - t0, MAX_GAP_CREDIT)`` cells along open passages (the maze is a tree, so the passage
-  between two cells is unique). ``k`` is the speed limit (:func:`speed_limit`): 1 at the default 81
-  frames, so every move must be visible as a step between adjacent open cells; with few frames and a
-  long path the oracle itself must cover several cells per frame, and such a step is read as walking
-  the passage between the two cells. An unreadable stretch earns at most ``MAX_GAP_CREDIT`` frames of
-  motion, so hiding the agent does not license a teleport. Crossing a wall is never legal at k <= 2
-  (in a perfect maze the passage between two wall-separated neighbours is at least 3 moves long).
-- Success: a legal process from start to end, the last sighting on the goal within the final
-  ``END_FRACTION`` of the video, and the maze (walls, goal) read as drawn in enough frames.
+- Frame 0 must show the agent on the start.
+- Every frame must be readable: an unreadable frame ends the *legal prefix* (it licenses no motion).
+- Between consecutive frames the agent stays or makes ``MAX_MOVES_PER_FRAME`` (1) move to an adjacent
+  open cell: never across a wall, never diagonally, never a jump. The first frame that breaks this
+  ends the legal prefix too.
+- Success: the whole video is legal and its final :func:`end_window` frames all show the agent on the
+  goal. So a maze whose oracle path has L moves needs :func:`frames_for_moves` ``(L)`` frames (the fewest
+  T with ``T - end_window(T) >= L``); a shorter video can never succeed, and says so.
 
-Dense terms credit only the *legal prefix* (the trajectory up to the first illegal transition), so
-breaking a rule never earns more than stopping where the rule was broken.
+Dense terms (each in [0, 1]) credit only the legal prefix and only what the agent did, never what was
+true at the start: ``progress`` is the share of the start-goal distance closed by cells the agent stood
+on in the legal prefix (``k / L`` after k oracle moves); ``path_valid`` is the same share, but only for a
+video with no rule break at all; ``goal_reached`` is 1 on success. The oracle cut after k moves (last
+frame held) scores ``6k / 8L``, rising in k, until success; a video that breaks a rule scores less than
+the same video cut at the break with its last legal frame held.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 
-from videorlvr.envs.maze.constants import (
-    END_FRACTION,
-    MAX_GAP_CREDIT,
-    MAZE_PRESERVED_MIN,
-    SPEED_SLACK,
-    WEIGHTS,
-)
+from videorlvr.envs.maze.constants import END_FRACTION, MAX_MOVES_PER_FRAME, MIN_END_FRAMES, WEIGHTS
 from videorlvr.envs.maze.generator import MazePuzzle
 from videorlvr.envs.types import Cell, Verdict, make_verdict
 
 MOVES = {"u": (-1, 0), "d": (1, 0), "l": (0, -1), "r": (0, 1)}
 
 
-def speed_limit(path_length: int, num_frames: int) -> int:
-    """Cells the agent may cover per frame: ``max(1, ceil(SPEED_SLACK * path_length / (T - 1)))``.
-
-    SPEED_SLACK (1.5) leaves room for an answer that rests at both ends; a jump cut needs the whole
-    path in one frame and so fails for every T >= 4.
-    """
-    if num_frames < 2:
-        raise ValueError(f"need at least 2 frames, got {num_frames}")
-    return max(1, math.ceil(SPEED_SLACK * path_length / (num_frames - 1) - 1e-9))
-
-
 def end_window(num_frames: int) -> int:
-    """Frames at each end of a video that count as its start and its end."""
-    return max(2, math.ceil(END_FRACTION * num_frames))
+    """Frames at the end of a video that must all show the solved state: ``max(2, ceil(0.1 T))``."""
+    return max(MIN_END_FRAMES, math.ceil(END_FRACTION * num_frames - 1e-9))
+
+
+def frames_for_moves(moves: int) -> int:
+    """The fewest frames T in which ``moves`` moves fit, one per frame, before the end window."""
+    frames = max(2, moves + MIN_END_FRAMES)
+    while frames - end_window(frames) < moves:
+        frames += 1
+    return frames
+
+
+def min_frames(puzzle: MazePuzzle) -> int:
+    """The fewest frames a video of this maze needs to succeed: ``frames_for_moves(path_length)``."""
+    return frames_for_moves(puzzle.path_length)
 
 
 def cells_from_moves(puzzle: MazePuzzle, moves: str) -> list[Cell]:
@@ -68,89 +64,88 @@ def cells_from_moves(puzzle: MazePuzzle, moves: str) -> list[Cell]:
 
 
 def judge_moves(puzzle: MazePuzzle, moves: str) -> Verdict:
-    """Judge a move string: one move per step, each between adjacent open cells ("" stays put)."""
+    """Judge a move string: one move per frame, then the final cell held as long as a video must."""
     cells = cells_from_moves(puzzle, moves)
-    return judge(puzzle, cells if len(cells) > 1 else cells * 2, speed=1)
+    frames = max(min_frames(puzzle), frames_for_moves(len(cells) - 1))
+    return judge(puzzle, cells + [cells[-1]] * (frames - len(cells)))
 
 
-def _illegal_reason(puzzle: MazePuzzle, a: Cell, b: Cell, t0: int, t1: int, allowed: int) -> str | None:
-    """Why the move ``a`` (frame t0) -> ``b`` (frame t1) is illegal, or None when it is legal."""
+def _illegal_reason(puzzle: MazePuzzle, a: Cell, b: Cell, frame: int) -> str | None:
+    """Why the step ``a`` (frame - 1) -> ``b`` (frame) is illegal, or None when it is legal."""
     if a == b:
         return None
     if not puzzle.in_grid(b):
-        return f"agent left the maze from {a} at frame {t1}"
-    if abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1 and not puzzle.is_open(a, b) and allowed < 3:
-        return f"agent crossed the wall between {a} and {b} at frame {t1}"
-    distance = puzzle.distance(a, b)
-    if distance > allowed:
-        return f"agent jumped {distance} cells from {a} to {b} between frames {t0} and {t1} (limit {allowed})"
-    return None
+        return f"agent left the maze from {a} at frame {frame}"
+    dy, dx = abs(a[0] - b[0]), abs(a[1] - b[1])
+    if dy == 1 and dx == 1:
+        return f"agent moved diagonally from {a} to {b} at frame {frame}"
+    if dy + dx == 1:
+        return None if puzzle.is_open(a, b) else f"agent crossed the wall between {a} and {b} at frame {frame}"
+    return (
+        f"agent jumped {dy + dx} cells from {a} to {b} at frame {frame} "
+        f"(at most {MAX_MOVES_PER_FRAME} move per frame)"
+    )
 
 
 def judge(
-    puzzle: MazePuzzle, cells: Sequence[Cell | None], speed: int = 1, maze_preserved: float = 1.0
+    puzzle: MazePuzzle, cells: Sequence[Cell | None], unreadable: Sequence[str] | None = None
 ) -> Verdict:
     """Judge the agent's cell per frame (``None`` = unreadable) under the rules in the module docstring.
 
-    speed: the speed limit ``k`` in cells per frame; maze_preserved: share of frames in which the
-    walls and goal read as drawn (1.0 for a move string).
+    unreadable: optional per-frame text saying why a ``None`` frame could not be read (for the reason).
     """
     frames = len(cells)
-    if frames < 2:
-        raise ValueError(f"need at least 2 frames (or 1 move), got {frames}")
-    sightings = [(t, (int(cell[0]), int(cell[1]))) for t, cell in enumerate(cells) if cell is not None]
-    window = end_window(frames)
+    if frames < 1:
+        raise ValueError("need at least 1 frame")
+    cells = [None if cell is None else (int(cell[0]), int(cell[1])) for cell in cells]
     oracle = frozenset(puzzle.solution)
-    components = {
-        "start_correct": 0.0,
-        "path_valid": 0.0,
-        "progress": 0.0,
-        "goal_reached": 0.0,
-        "maze_preserved": float(maze_preserved),
-    }
-    if not sightings:
-        return make_verdict(False, components, WEIGHTS, "agent not visible in any frame", oracle_cells=oracle)
-    first_frame, first_cell = sightings[0]
-    if first_cell != puzzle.start or first_frame >= window:
-        where = f"first seen at {first_cell} in frame {first_frame}"
-        return make_verdict(
-            False,
-            components,
-            WEIGHTS,
-            f"agent does not start on the start {puzzle.start} ({where})",
-            oracle_cells=oracle,
-        )
-    components["start_correct"] = 1.0
+    trace = tuple(None if cell is None else (cell,) for cell in cells)
 
-    visited = [first_cell]
-    reason = ""
-    last_legal_frame = frames - 1
-    for (t0, a), (t1, b) in itertools.pairwise(sightings):
-        allowed = speed * min(t1 - t0, MAX_GAP_CREDIT)
-        broken = _illegal_reason(puzzle, a, b, t0, t1, allowed)
-        if broken is not None:
-            reason, last_legal_frame = broken, t0
-            break
-        if a != b:
-            visited.extend(puzzle.path_between(a, b)[1:])
-    legal = not reason
-    components["path_valid"] = 1.0 if legal else last_legal_frame / (frames - 1)
+    def why_unreadable(frame: int) -> str:
+        detail = unreadable[frame] if unreadable is not None and unreadable[frame] else "agent not found"
+        return f"frame {frame} is unreadable: {detail}"
+
+    reason, broken = "", None
+    if cells[0] is None:
+        reason, broken = why_unreadable(0), 0
+    elif cells[0] != puzzle.start:
+        reason, broken = f"agent does not start on the start {puzzle.start} (frame 0 shows it at {cells[0]})", 0
+    else:
+        for frame in range(1, frames):
+            if cells[frame] is None:
+                reason, broken = why_unreadable(frame), frame
+                break
+            step_reason = _illegal_reason(puzzle, cells[frame - 1], cells[frame], frame)
+            if step_reason is not None:
+                reason, broken = step_reason, frame
+                break
+    visited = {cell for cell in cells[: frames if broken is None else broken] if cell is not None}
     length = max(1, puzzle.path_length)
-    nearest = min(int(puzzle.goal_distance[cell]) for cell in set(visited))
-    components["progress"] = max(0.0, 1.0 - nearest / length)
-
-    end_frame, end_cell = sightings[-1]
-    ends_on_goal = end_cell == puzzle.goal and end_frame >= frames - window
-    components["goal_reached"] = float(legal and ends_on_goal)
-    preserved = maze_preserved >= MAZE_PRESERVED_MIN
-    success = legal and ends_on_goal and preserved
-    if not reason:
-        if end_frame < frames - window:
-            reason = f"agent not visible in the final frames (last seen in frame {end_frame} of {frames})"
-        elif not ends_on_goal:
-            reason = f"agent ends at {end_cell}, not on the goal {puzzle.goal}"
-        elif not preserved:
-            reason = f"walls or goal changed: they read as drawn in only {maze_preserved:.0%} of frames"
+    progress = 1.0 - min(int(puzzle.goal_distance[cell]) for cell in visited) / length if visited else 0.0
+    window = end_window(frames)
+    ends_on_goal = all(cell == puzzle.goal for cell in cells[frames - window :])
+    success = broken is None and ends_on_goal and frames >= min_frames(puzzle)
+    if not reason and not success:
+        needed = min_frames(puzzle)
+        if frames < needed:
+            reason = (
+                f"video has {frames} frames; this maze needs at least {needed} ({puzzle.path_length} moves, "
+                f"one per frame, then {end_window(needed)} frames on the goal)"
+            )
+        else:
+            reason = f"agent is not on the goal {puzzle.goal} in all of the final {window} frames"
+    components = {
+        "progress": progress,
+        "path_valid": progress if broken is None else 0.0,
+        "goal_reached": float(success),
+    }
     return make_verdict(
-        success, components, WEIGHTS, reason, predicted_cells=frozenset(visited), oracle_cells=oracle
+        success,
+        components,
+        WEIGHTS,
+        reason,
+        predicted_cells=frozenset(visited),
+        oracle_cells=oracle,
+        trace=trace,
+        broken_frame=broken,
     )

@@ -35,7 +35,7 @@ def foreign_folder(tmp_path: Path) -> Path:
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
 
 
 def test_make_by_module_prefix_works_from_a_folder_with_its_own_envs_package(foreign_folder):

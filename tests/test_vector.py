@@ -34,7 +34,8 @@ MEASURE_MAKE_VEC = textwrap.dedent(
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 def test_make_vec_of_four_default_size_envs_adds_under_100_mb():
-    result = subprocess.run([sys.executable, "-c", MEASURE_MAKE_VEC], capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-c", MEASURE_MAKE_VEC]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert float(result.stdout.split()[-1]) < 100.0  # was 3 GB with a Box action space
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-MAZE_KWARGS = {"size": [4, 4], "path_length": [2, 6]}
+MAZE_KWARGS = {"size": [4, 4], "path_length": [2, 5]}  # 5 moves + 2 goal frames fill 7 frames
 POLICY = {"type": "tiny", "height": 48, "width": 48, "num_frames": 7,
           "options": {"patch_size": 8, "dim": 64, "depth": 6, "heads": 4}}  # fmt: skip
 EVAL_SEED_START = 2_000_000_000  # envs.export's test range: disjoint from every training seed

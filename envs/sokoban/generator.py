@@ -5,8 +5,9 @@
 2. Proposal: boxes start on random targets; a breadth-first reverse play (pulls, from every player
    region of the solved room) runs for a state budget, and a random state of the deepest layer it
    reached (the most pushes from solved) is proposed, the player on a random cell of its region.
-3. Confirmation: the push-optimal solver solves the proposal within a node budget; the level is kept
-   if its solution length in moves lies within the requested bounds.
+3. Confirmation: the solver finds the proposal's optimal solution (fewest pushes, then fewest moves)
+   within a node budget; the level is kept if that solution's length in moves lies within the
+   requested bounds, and the solution is the oracle.
 
 Every loop is bounded; a request that cannot be met raises ``ValueError``.
 """
@@ -35,6 +36,7 @@ from videorlvr.envs.sokoban.puzzle import Puzzle, State, level_from_state
 from videorlvr.envs.sokoban.solver import Solver, cells_of, shift
 
 DIFFICULTIES = tuple(PRESETS)
+SETTINGS = ("size", "num_boxes", "min_moves", "max_moves", "max_attempts", "node_budget", "reverse_budget")
 _CARVE_SHAPES = (((0, 0),), ((0, 0), (0, 1)), ((0, 0), (1, 0)), ((0, 0), (0, 1), (1, 0), (1, 1)))
 _CARVE_CUMULATIVE = tuple(itertools.accumulate((5, 2, 2, 1)))  # single cells are the commonest
 
@@ -43,17 +45,9 @@ def resolve_settings(difficulty: str, **overrides: Any) -> dict[str, Any]:
     """The preset of ``difficulty`` with explicit overrides applied and validated."""
     if difficulty not in PRESETS:
         raise ValueError(f"difficulty must be one of {DIFFICULTIES}, got {difficulty!r}")
-    unknown = set(overrides) - {
-        "size",
-        "num_boxes",
-        "min_moves",
-        "max_moves",
-        "max_attempts",
-        "node_budget",
-        "reverse_budget",
-    }
+    unknown = set(overrides) - set(SETTINGS)
     if unknown:
-        raise TypeError(f"unknown sokoban generate() arguments: {sorted(unknown)}")
+        raise ValueError(f"unknown sokoban level settings {sorted(unknown)}; allowed: {', '.join(SETTINGS)}")
     settings: dict[str, Any] = dict(
         PRESETS[difficulty], max_attempts=ROOM_ATTEMPTS, node_budget=SOLVER_NODE_BUDGET
     )

@@ -2,12 +2,14 @@
 
 Each cell is filled with the wall or floor colour; a target is a red square in the middle of its
 cell; a box is an amber square (green on a target) with a darker rim; the player is a blue disc.
-Every object covers its cell centre, which is all the verifier reads.
+Objects always sit exactly on a cell: an oracle video shows one whole state per frame, at most one
+move apart (the verifier's rule), so every frame is a state the verifier can explain cell by cell.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -17,8 +19,6 @@ from videorlvr.envs.sokoban.constants import (
     BOX_ON_TARGET_RGB,
     BOX_RGB,
     FLOOR_RGB,
-    HOLD_SHARE,
-    MOVES,
     PLAYER_FRACTION,
     PLAYER_RGB,
     TARGET_FRACTION,
@@ -26,6 +26,7 @@ from videorlvr.envs.sokoban.constants import (
     WALL_RGB,
 )
 from videorlvr.envs.sokoban.puzzle import Puzzle, State
+from videorlvr.envs.sokoban.rules import end_frames, min_frames
 
 RIM_SHARE = 0.09  # box rim thickness as a share of a cell
 RIM_DARKEN = 0.7
@@ -55,14 +56,13 @@ def _inset(geometry: BoardGeometry, fraction: float) -> int:
     return min(max(0, round(geometry.cell * (1.0 - fraction) / 2)), (geometry.cell - 2) // 2)
 
 
-def _square(frame: np.ndarray, geometry: BoardGeometry, row: float, col: float, fraction: float, rgb) -> None:
-    """Fill a square of side ``fraction`` cells centred in cell (row, col); fractional cells slide it."""
+def _square(frame: np.ndarray, geometry: BoardGeometry, row: int, col: int, fraction: float, rgb) -> None:
+    """Fill a square of side ``fraction`` cells centred in cell (row, col)."""
     inset = _inset(geometry, fraction)
     side = geometry.cell - 2 * inset
     y0, x0 = geometry.origin
-    top = y0 + round(row * geometry.cell) + inset
-    left = x0 + round(col * geometry.cell) + inset
-    frame[max(top, 0) : top + side, max(left, 0) : left + side] = rgb
+    top, left = y0 + row * geometry.cell + inset, x0 + col * geometry.cell + inset
+    frame[top : top + side, left : left + side] = rgb
 
 
 @functools.lru_cache(maxsize=16)
@@ -72,54 +72,47 @@ def _disc_mask(diameter: int) -> np.ndarray:
     return (yy - centre) ** 2 + (xx - centre) ** 2 <= (diameter / 2) ** 2
 
 
-def _disc(frame: np.ndarray, geometry: BoardGeometry, row: float, col: float, fraction: float, rgb) -> None:
+def _disc(frame: np.ndarray, geometry: BoardGeometry, row: int, col: int, fraction: float, rgb) -> None:
     """Fill a disc of diameter ``fraction`` cells centred in cell (row, col)."""
     inset = _inset(geometry, fraction)
     diameter = geometry.cell - 2 * inset
     y0, x0 = geometry.origin
-    top = y0 + round(row * geometry.cell) + inset
-    left = x0 + round(col * geometry.cell) + inset
+    top, left = y0 + row * geometry.cell + inset, x0 + col * geometry.cell + inset
     frame[top : top + diameter, left : left + diameter][_disc_mask(diameter)] = rgb
 
 
-def _draw_scene(
-    frame: np.ndarray,
-    puzzle: Puzzle,
-    geometry: BoardGeometry,
-    player: tuple[float, float],
-    boxes: list[tuple[float, float]],
-) -> np.ndarray:
-    """Draw boxes and the player at (fractional) cell positions (row, col) onto ``frame``."""
-    rim = RIM_SHARE * 2
-    for row, col in boxes:
-        on_target = puzzle.targets[round(row), round(col)]
-        fill = np.array(BOX_ON_TARGET_RGB if on_target else BOX_RGB)
+def _draw_scene(frame: np.ndarray, puzzle: Puzzle, geometry: BoardGeometry, player: int | None,
+                boxes: Iterable[int]) -> np.ndarray:
+    """Draw boxes and the player (flat cells; ``None``: no player) onto ``frame``, in place."""
+    inner = BOX_FRACTION - 2 * RIM_SHARE
+    for box in boxes:
+        row, col = puzzle.cell(box)
+        fill = np.array(BOX_ON_TARGET_RGB if puzzle.targets[row, col] else BOX_RGB)
         _square(frame, geometry, row, col, BOX_FRACTION, (fill * RIM_DARKEN).astype(np.uint8))
-        _square(frame, geometry, row, col, BOX_FRACTION - rim, fill.astype(np.uint8))
-    _disc(frame, geometry, player[0], player[1], PLAYER_FRACTION, PLAYER_RGB)
+        _square(frame, geometry, row, col, inner, fill.astype(np.uint8))
+    if player is not None:
+        _disc(frame, geometry, *puzzle.cell(player), PLAYER_FRACTION, PLAYER_RGB)
     return frame
 
 
-def _state_frame(
-    layout: np.ndarray,
-    puzzle: Puzzle,
-    geometry: BoardGeometry,
-    state: State,
-    move: str = "",
-    phase: float = 0.0,
-) -> np.ndarray:
-    """A copy of ``layout`` showing ``state``, with ``move`` (one letter) ``phase`` of the way done."""
-    player, boxes = state
-    dr, dc = MOVES[move.lower()] if move else (0, 0)
-    pushed = player + puzzle.offsets[move.lower()] if move.isupper() else None
-    player_rc = puzzle.cell(player)
-    box_cells = []
-    for box in boxes:
-        row, col = puzzle.cell(box)
-        box_cells.append((row + dr * phase, col + dc * phase) if box == pushed else (row, col))
-    return _draw_scene(
-        layout.copy(), puzzle, geometry, (player_rc[0] + dr * phase, player_rc[1] + dc * phase), box_cells
-    )
+def _state_frame(layout: np.ndarray, puzzle: Puzzle, geometry: BoardGeometry, state: State) -> np.ndarray:
+    """A copy of ``layout`` showing ``state``."""
+    return _draw_scene(layout.copy(), puzzle, geometry, state[0], state[1])
+
+
+def content_frames(puzzle: Puzzle, geometry: BoardGeometry) -> np.ndarray:
+    """uint8 (3, H, W, 3): every cell empty, every cell holding a box, every cell holding the player.
+
+    Cells are drawn independently, so any state's drawing is these frames' cells composed; the verifier
+    builds its expected blocks from them instead of re-rendering each frame.
+    """
+    layout = _layout(puzzle, geometry)
+    everywhere = range(puzzle.rows * puzzle.cols)
+    boxes = _draw_scene(layout.copy(), puzzle, geometry, None, everywhere)
+    player = layout.copy()
+    for cell in everywhere:
+        _draw_scene(player, puzzle, geometry, cell, ())
+    return np.stack([layout, boxes, player])
 
 
 def render_state(puzzle: Puzzle, state: State, height: int, width: int) -> np.ndarray:
@@ -130,11 +123,17 @@ def render_state(puzzle: Puzzle, state: State, height: int, width: int) -> np.nd
 
 
 def render_states(puzzle: Puzzle, states: list[State], height: int, width: int) -> np.ndarray:
-    """uint8 (len(states), H, W, 3): one frame per state, no animation (for building test videos)."""
+    """uint8 (len(states), H, W, 3): one frame per state (for building test videos)."""
     _check_size(height, width)
     geometry = BoardGeometry(puzzle.rows, puzzle.cols, int(height), int(width))
     layout = _layout(puzzle, geometry)
-    return np.stack([_state_frame(layout, puzzle, geometry, state) for state in states])
+    drawn: dict[State, np.ndarray] = {}
+    video = np.empty((len(states), geometry.height, geometry.width, 3), dtype=np.uint8)
+    for index, state in enumerate(states):
+        if state not in drawn:
+            drawn[state] = _state_frame(layout, puzzle, geometry, state)
+        video[index] = drawn[state]
+    return video
 
 
 def render_first_frame(puzzle: Puzzle, height: int, width: int) -> np.ndarray:
@@ -142,41 +141,27 @@ def render_first_frame(puzzle: Puzzle, height: int, width: int) -> np.ndarray:
     return render_state(puzzle, puzzle.start, height, width)
 
 
-def frame_schedule(num_moves: int, num_frames: int) -> list[tuple[int, float]]:
-    """For each frame: (moves completed, phase of the next move in [0, 1)).
+def frame_schedule(num_moves: int, num_frames: int) -> list[int]:
+    """For each frame, the number of oracle moves completed: non-decreasing, at most one more per frame,
+    all done by the end window (:func:`rules.end_frames`), the moves spread evenly before it.
 
-    The last ``HOLD_SHARE`` of the frames hold the solved state. With at least one frame per move,
-    each move slides over its frames and every intermediate state is shown at phase 0; with fewer
-    frames than moves, each frame shows a whole state, several moves apart.
+    Needs ``num_frames >= rules.min_frames(num_moves)``.
     """
-    if num_frames < 2:
-        raise ValueError(f"num_frames must be at least 2, got {num_frames}")
-    hold = round(HOLD_SHARE * (num_frames - 1))
-    active = max(1, num_frames - 1 - hold)  # frames 0..active animate, the rest hold
-    schedule = []
-    for t in range(num_frames):
-        if t >= active or num_moves == 0:
-            schedule.append((num_moves, 0.0))
-        elif num_moves > active:
-            schedule.append(((t * num_moves + active // 2) // active, 0.0))
-        else:
-            done = t * num_moves // active
-            start, end = -(-done * active // num_moves), -(-(done + 1) * active // num_moves)
-            schedule.append((done, (t - start) / (end - start)))
-    return schedule
+    active = num_frames - end_frames(num_frames)  # the frame where the solved state is first shown
+    if active < num_moves:
+        raise ValueError(
+            f"{num_frames} frames cannot show {num_moves} moves one per frame and then the solved end; "
+            f"at least {min_frames(num_moves)} frames are needed"
+        )
+    return [num_moves * min(t, active) // active if active else num_moves for t in range(num_frames)]
 
 
 def render_solution(puzzle: Puzzle, height: int, width: int, num_frames: int) -> np.ndarray:
-    """uint8 (T, H, W, 3): the oracle solving the puzzle (player slides one cell per move; a pushed box
-    slides with it), then holding the solved state."""
+    """uint8 (T, H, W, 3): the oracle solving the puzzle at most one move per frame (each frame a whole
+    state, evenly paced), then holding the solved state; ``T >= rules.min_frames(len(solution))``."""
     _check_size(height, width)
     if not isinstance(num_frames, (int, np.integer)) or isinstance(num_frames, bool):
         raise TypeError(f"num_frames must be an int, got {type(num_frames).__name__}")
-    geometry = BoardGeometry(puzzle.rows, puzzle.cols, int(height), int(width))
-    layout = _layout(puzzle, geometry)
-    states, moves = puzzle.oracle_states, puzzle.solution
-    video = np.empty((num_frames, geometry.height, geometry.width, 3), dtype=np.uint8)
-    for t, (done, phase) in enumerate(frame_schedule(len(moves), int(num_frames))):
-        move = moves[done] if phase > 0 else ""
-        video[t] = _state_frame(layout, puzzle, geometry, states[done], move, phase)
-    return video
+    states = puzzle.oracle_states
+    schedule = frame_schedule(len(puzzle.solution), int(num_frames))
+    return render_states(puzzle, [states[done] for done in schedule], height, width)

@@ -1,46 +1,51 @@
 """The pixel-free half of the verifier: judge a sequence of Sokoban states.
 
-A state is ``(player, boxes)`` on flat cells (see :mod:`videorlvr.envs.sokoban.puzzle`). The same rules judge
-states parsed from a video (several moves may separate two readable frames, bounded by a speed limit)
-and states built from a move string (one move per transition):
+A state is ``(player, boxes)`` on flat cells (see :mod:`videorlvr.envs.sokoban.puzzle`). The same rules
+judge the per-frame states read from a video (``None`` for an unreadable frame) and the states after
+each move of a move string:
 
-- a transition is legal if a sequence of at most ``speed_limit`` legal moves (walks to free cells,
-  pushes of one box from behind into a free cell) turns one state into the next;
-- progress is credited only along the legal prefix (up to the first illegal transition), so breaking
-  a rule never scores above stopping honestly where the rule was broken.
+- the *legal prefix* runs from the first state (which must be the start) up to, not including, the
+  first unreadable state, impossible position or transition that is not explained by at most
+  ``MOVES_PER_FRAME`` (one) legal move: a one-cell step into a free cell, or a push of one box from
+  behind into a free cell. Nothing after it counts.
+- success needs the whole sequence legal, at least :func:`min_frames` frames, and the solved state in
+  every frame of the end window (:func:`end_frames`).
+- the dense reward credits only the state the legal prefix ends in, by how much closer to solved it is
+  than the start, in the moves and pushes of an optimal solution (see :func:`judge`).
 """
 
 from __future__ import annotations
 
 import functools
-import heapq
 import itertools
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from videorlvr.envs.sokoban.constants import (
-    LAYOUT_SUCCESS_MIN,
-    MIN_SPEED_LIMIT,
+    END_SHARE,
+    MIN_END_FRAMES,
     MOVES,
-    SEARCH_NODE_BUDGET,
-    SPEED_FACTOR,
+    MOVES_PER_FRAME,
+    SCORE_NODE_BUDGET,
     WEIGHTS,
 )
 from videorlvr.envs.sokoban.puzzle import Puzzle, State, step
-from videorlvr.envs.sokoban.solver import INFINITY, Solver
-from videorlvr.envs.types import Verdict, make_verdict
+from videorlvr.envs.sokoban.solver import Solver
+from videorlvr.envs.types import Cell, Verdict, make_verdict
 
 
-def speed_limit(solution_length: int, num_frames: int) -> int:
-    """Most moves one transition between readable frames may pack, for a video of ``num_frames``.
+def end_frames(num_frames: int) -> int:
+    """Frames at the end of a video that must all show the solved state: max(2, ceil(0.1 T))."""
+    return max(MIN_END_FRAMES, math.ceil(END_SHARE * num_frames - 1e-9))
 
-    ``SPEED_FACTOR`` times the oracle's mean moves per frame (at least ``MIN_SPEED_LIMIT``), capped at
-    half the solution so that a cut from the start to the solved state (a jump cut) never passes.
-    """
-    if num_frames < 2:
-        raise ValueError(f"num_frames must be at least 2, got {num_frames}")
-    limit = max(MIN_SPEED_LIMIT, math.ceil(SPEED_FACTOR * solution_length / (num_frames - 1)))
-    return min(limit, max(MIN_SPEED_LIMIT, solution_length // 2))
+
+def min_frames(num_moves: int) -> int:
+    """Fewest frames for ``num_moves`` moves at one move per frame followed by the end window: the least
+    T with ``T - end_frames(T) >= num_moves``."""
+    frames = num_moves + MIN_END_FRAMES
+    while frames - end_frames(frames) < num_moves:
+        frames += 1
+    return frames
 
 
 def states_from_moves(puzzle: Puzzle, moves: str) -> list[State]:
@@ -80,121 +85,27 @@ def problem(puzzle: Puzzle, state: State) -> str:
     return ""
 
 
-def _lower_bound(puzzle: Puzzle, state: State, goal: State) -> int:
-    """Moves needed at least: the player's and the boxes' (best matching) Manhattan displacement."""
-    cols = puzzle.cols
-
-    def distance(a: int, b: int) -> int:
-        return abs(a // cols - b // cols) + abs(a % cols - b % cols)
-
-    player_moves = distance(state[0], goal[0])
-    if state[1] == goal[1]:
-        return player_moves
-    box_moves = (
-        min(sum(distance(a, b) for a, b in zip(state[1], order)) for order in itertools.permutations(goal[1]))
-        if len(goal[1]) <= 4
-        else sum(min(distance(a, b) for b in goal[1]) for a in state[1])
-    )
-    return max(player_moves, box_moves)
-
-
-def explain(
-    puzzle: Puzzle,
-    before: State,
-    after: State,
-    limit: int,
-    budget: int = SEARCH_NODE_BUDGET,
-    checked: bool = False,
-) -> str | None:
-    """A shortest legal move string (``udlr``, uppercase = push) of at most ``limit`` moves from
-    ``before`` to ``after``, or ``None`` (bounded A* over legal moves; ``budget`` expanded states).
-    ``checked``: both states are already known to be possible positions (see :func:`problem`)."""
+def explain(puzzle: Puzzle, before: State, after: State) -> str | None:
+    """The move (``udlr``, uppercase = push; "" for none) that turns ``before`` into ``after``, or
+    ``None`` if no single legal move does."""
     if before == after:
         return ""
-    if not checked and (problem(puzzle, after) or problem(puzzle, before)):
-        return None
-    walls = puzzle.wall_set
-    letters = [(letter, puzzle.offsets[letter]) for letter in MOVES]
-    for letter, offset in letters:  # the common case: one move
-        result = step(walls, before, offset)
+    for letter, offset in puzzle.offsets.items():
+        result = step(puzzle.wall_set, before, offset)
         if result is not None and result[0] == after:
             return letter.upper() if result[1] else letter
-    if limit < 2 or _lower_bound(puzzle, before, after) > limit:
-        return None
-    counter = itertools.count()
-    heap = [(_lower_bound(puzzle, before, after), 0, next(counter), before, "")]
-    best = {before: 0}
-    for _ in range(budget):
-        if not heap:
-            break
-        _, moves, _, state, path = heapq.heappop(heap)
-        if state == after:
-            return path
-        if moves > best[state]:
-            continue
-        for letter, offset in letters:
-            result = step(walls, state, offset)
-            if result is None:
-                continue
-            following, pushed = result
-            if moves + 1 >= best.get(following, INFINITY):
-                continue
-            estimate = moves + 1 + _lower_bound(puzzle, following, after)
-            if estimate <= limit:
-                best[following] = moves + 1
-                heapq.heappush(
-                    heap,
-                    (
-                        estimate,
-                        moves + 1,
-                        next(counter),
-                        following,
-                        path + (letter.upper() if pushed else letter),
-                    ),
-                )
     return None
 
 
-@dataclass(frozen=True)
-class Trajectory:
-    """What the rules read from a state sequence: the legal moves and where the first rule broke."""
-
-    moves: str  # the legal prefix as a move string
-    legal_transitions: int
-    transitions: int
-    first_illegal: int | None  # index of the first illegal transition (states[i] -> states[i + 1])
-    illegal_reason: str
-    player_cells: frozenset[tuple[int, int]]  # cells the player visited on the legal prefix, walks included
-
-
-def trace(puzzle: Puzzle, states: list[State], limit: int = 1) -> Trajectory:
-    """Explain each transition of ``states`` with at most ``limit`` legal moves."""
-    moves, legal, first, reason = [], 0, None, ""
-    cells: set[int] = {states[0][0]} if states else set()
-    problems = [problem(puzzle, state) for state in states]
-    for index, (before, after) in enumerate(itertools.pairwise(states)):
-        possible = not problems[index] and not problems[index + 1]
-        path = explain(puzzle, before, after, limit, checked=True) if possible else None
-        if path is None:
-            if first is None:
-                first = index
-                reason = problems[index + 1] or problems[index] or _describe(puzzle, before, after, limit)
-            continue
-        legal += 1
-        if first is None:  # like the maze, path cells count only along the legal prefix
-            player = before[0]
-            for letter in path.lower():
-                player += puzzle.offsets[letter]
-                cells.add(player)
-            moves.append(path)
-    inside = frozenset(puzzle.cell(c) for c in cells if 0 <= c < puzzle.rows * puzzle.cols)
-    return Trajectory("".join(moves), legal, max(len(states) - 1, 0), first, reason, inside)
-
-
-def _describe(puzzle: Puzzle, before: State, after: State, limit: int) -> str:
+def _describe(puzzle: Puzzle, before: State, after: State) -> str:
+    """Why no single legal move explains ``before -> after`` (both possible positions)."""
+    (row, col), (next_row, next_col) = puzzle.cell(before[0]), puzzle.cell(after[0])
+    rows, cols = abs(next_row - row), abs(next_col - col)
     if before[1] != after[1]:
-        return f"boxes moved in a way no {limit} legal move(s) explain (a box slid without a push?)"
-    return f"the player moved where no {limit} legal move(s) lead (a jump or a walk through a wall?)"
+        return "a box moved without a one-cell push from behind by the player (slid, pulled or jumped)"
+    if rows and cols:
+        return "the player moved diagonally"
+    return f"the player moved {rows + cols} cells at once (at most {MOVES_PER_FRAME} per step)"
 
 
 @functools.lru_cache(maxsize=64)
@@ -202,91 +113,121 @@ def _solver(puzzle: Puzzle) -> Solver:
     return Solver(puzzle.walls, puzzle.targets)
 
 
-def progress(puzzle: Puzzle, state: State) -> float:
-    """1 - (pushes still needed at least) / (pushes needed at the start), in [0, 1]; 0 if deadlocked."""
-    solver = _solver(puzzle)
-    start = solver.heuristic(sum(1 << b for b in puzzle.start[1]))
-    now = solver.heuristic(sum(1 << b for b in state[1]))
-    if now >= INFINITY:
-        return 0.0
-    return 1.0 if start == 0 else max(0.0, 1.0 - now / start)
+@functools.lru_cache(maxsize=4096)
+def cost_to_go(puzzle: Puzzle, state: State) -> tuple[int, int] | None:
+    """(pushes, moves) of an optimal solution (fewest pushes, then fewest moves) from ``state``, or
+    ``None`` if it is deadlocked or not solved within ``SCORE_NODE_BUDGET`` expansions.
+
+    On the oracle's own path the oracle's remaining pushes and moves are used (exact for an optimal
+    oracle, and what makes the dense reward rise steadily along it)."""
+    states = puzzle.oracle_states
+    if state in states:
+        index = len(states) - 1 - states[::-1].index(state)
+        rest = puzzle.solution[index:]
+        return sum(letter.isupper() for letter in rest), len(rest)
+    pushes = _solver(puzzle).search(state[0], state[1], SCORE_NODE_BUDGET)
+    if pushes is None:
+        return None
+    moves = _solver(puzzle).moves_for(state[0], state[1], pushes)
+    return len(pushes), len(moves)
+
+
+def credit(puzzle: Puzzle, state: State) -> dict[str, float]:
+    """The dense components for a legal prefix ending in ``state``: the share of the start's optimal
+    moves (``moves``) and pushes (``pushes``) that ``state`` no longer needs; 0 for both if it is
+    deadlocked or unpriced. The start scores 0; the solved state 1; along the oracle ``moves`` rises by
+    one oracle move per move and ``pushes`` by one push per push."""
+    start, now = cost_to_go(puzzle, puzzle.start), cost_to_go(puzzle, state)
+    if now is None or start is None:
+        return dict.fromkeys(WEIGHTS, 0.0)
+    return {
+        "moves": 1.0 - now[1] / start[1] if start[1] else 1.0,
+        "pushes": 1.0 - now[0] / start[0] if start[0] else 1.0,
+    }
 
 
 def judge(
     puzzle: Puzzle,
-    states: list[State],
+    states: Sequence[State | None],
     *,
-    limit: int = 1,
-    layout_preserved: float = 1.0,
-    ending_problem: str = "",
-    frames: list[int] | None = None,
+    problems: Sequence[str] | None = None,
+    window: int = 1,
+    needed: int = 0,
+    from_video: bool = False,
 ) -> Verdict:
-    """The verdict on a sequence of distinct consecutive states (the first should be the start).
+    """The verdict on a state sequence: one state per video frame (``from_video``; ``None`` where a
+    frame was unreadable, ``problems`` saying why) or one per move of a move string.
 
-    Components, each in [0, 1]:
-      start_correct: 1 if the first state is the puzzle's start.
-      moves_valid: share of the transitions that are legal *and* come before the first illegal one
-        (0 if the player never moves). Counting legal moves after a broken rule would pay a video
-        for cheating once and then playing on; this way it earns no more than stopping at the cheat.
-      boxes_on_target: share of boxes on targets at the end of the legal prefix.
-      progress: pushes saved vs the start by the end of the legal prefix (matching lower bound).
-      layout_preserved: share of readable frames whose walls and targets match (from perception).
-    Success: a correct start, every transition legal, the last state solved, a clean ending
-    (``ending_problem`` empty) and ``layout_preserved >= LAYOUT_SUCCESS_MIN``. ``frames`` (the video
-    frame of each state) only makes the reason name a frame instead of a move number.
+    window: how many final states must be solved; needed: the fewest states a success needs.
+    Components, each in [0, 1], are :func:`credit` of the last state of the legal prefix (the start if
+    the first state is wrong or unreadable): a rule-breaking sequence scores exactly what stopping
+    where it broke scores, and a sequence that never moves scores 0.
     """
-    oracle_cells = frozenset(puzzle.cell(s[0]) for s in puzzle.oracle_states)
-    states = [(int(player), tuple(sorted(int(b) for b in boxes))) for player, boxes in states]
-    if not states:
-        components = dict.fromkeys(WEIGHTS, 0.0)
-        return make_verdict(
-            False, components, WEIGHTS, "no readable board state in the video", oracle_cells=oracle_cells
+    unit = "frame" if from_video else "move"
+    states = [
+        None if state is None else (int(state[0]), tuple(sorted(int(b) for b in state[1]))) for state in states
+    ]
+    problems = list(problems) if problems is not None else [""] * len(states)
+    broken, why = None, ""
+    for index, state in enumerate(states):
+        if state is None:
+            broken, why = index, f"{unit} {index} is unreadable: {problems[index]}"
+        elif problem(puzzle, state):
+            broken, why = index, f"illegal {unit} {index}: {problem(puzzle, state)}"
+        elif index == 0 and state != puzzle.start:
+            broken, why = 0, f"{unit} 0 is not the puzzle's start state"
+        elif index and explain(puzzle, states[index - 1], state) is None:
+            broken, why = index, f"illegal {unit} {index}: {_describe(puzzle, states[index - 1], state)}"
+        if broken is not None:
+            break
+    prefix = states if broken is None else states[:broken]
+    end = prefix[-1] if prefix else puzzle.start
+    unsolved = [i for i in range(max(0, len(states) - window), len(states)) if not _solved(puzzle, states[i])]
+    if broken is not None:
+        reason = why
+    elif len(states) < needed:
+        reason = (
+            f"the video has {len(states)} frames; this puzzle needs at least {needed} (its "
+            f"{len(puzzle.solution)}-move solution at one move per frame, then the solved end)"
         )
-    start_correct = states[0] == puzzle.start
-    path = trace(puzzle, states, limit)
-    legal_prefix = path.transitions if path.first_illegal is None else path.first_illegal
-    legal_end = (
-        states[path.first_illegal if path.first_illegal is not None else -1]
-        if start_correct
-        else puzzle.start
-    )
-    on_target = sum(b in puzzle.target_set for b in legal_end[1]) / puzzle.num_boxes
-    components = {
-        "start_correct": float(start_correct),
-        "moves_valid": legal_prefix / path.transitions if path.transitions else 0.0,
-        "boxes_on_target": on_target,
-        "progress": progress(puzzle, legal_end),
-        "layout_preserved": layout_preserved,
-    }
-    solved = puzzle.is_solved(states[-1])
-    left = sum(b not in puzzle.target_set for b in states[-1][1])
-    if path.first_illegal is None:
-        where = ""
-    elif frames is not None:
-        where = f"frame {frames[path.first_illegal + 1]}"
+    elif unsolved:
+        reason = (
+            f"the last {window} {unit}(s) must show every box on a target; {unit} {unsolved[0]} shows "
+            f"{sum(b not in puzzle.target_set for b in states[unsolved[0]][1])} box(es) off target"
+        )
     else:
-        where = f"move {path.first_illegal + 1}"
-    checks = (
-        (start_correct, "the first readable frame is not the puzzle's start state"),
-        (path.first_illegal is None, f"illegal move at {where}: {path.illegal_reason}"),
-        (not ending_problem, ending_problem),
-        (solved, f"{left} box(es) not on a target in the last state"),
-        (
-            layout_preserved >= LAYOUT_SUCCESS_MIN,
-            f"walls or targets changed (layout_preserved {layout_preserved:.2f})",
-        ),
-    )
-    reason = next((message for ok, message in checks if not ok), "")
+        reason = ""
+    player_cells = frozenset(puzzle.cell(state[0]) for state in prefix)
+    trace: tuple[tuple[Cell, ...] | None, ...] = ()
+    if from_video:
+        trace = tuple(None if state is None else (puzzle.cell(state[0]),) for state in states)
     return make_verdict(
         not reason,
-        components,
+        credit(puzzle, end),
         WEIGHTS,
         reason,
-        predicted_cells=path.player_cells if start_correct else frozenset(),
-        oracle_cells=oracle_cells,
+        predicted_cells=player_cells,
+        oracle_cells=frozenset(puzzle.cell(s[0]) for s in puzzle.oracle_states),
+        trace=trace,
+        broken_frame=broken if from_video else None,
     )
+
+
+def _solved(puzzle: Puzzle, state: State | None) -> bool:
+    return state is not None and puzzle.is_solved(state)
+
+
+def read_path(puzzle: Puzzle, states: Sequence[State | None]) -> str:
+    """The move string (``udlr``, uppercase = push) of the legal prefix of a state sequence."""
+    moves = []
+    for before, after in itertools.pairwise(states):
+        move = None if before is None or after is None or problem(puzzle, after) else explain(puzzle, before, after)
+        if move is None:
+            break
+        moves.append(move)
+    return "".join(moves)
 
 
 def judge_moves(puzzle: Puzzle, moves: str) -> Verdict:
     """Judge a text answer: a ``udlr`` move string played from the start (one move per transition)."""
-    return judge(puzzle, states_from_moves(puzzle, moves), limit=1)
+    return judge(puzzle, states_from_moves(puzzle, moves))

@@ -1,12 +1,13 @@
-"""A push-optimal Sokoban solver: A* over (normalised player region, box set) on Python-int bitboards.
+"""A Sokoban solver, push-optimal then move-optimal: A* over (box set, player cell) on Python-int bitboards.
 
 Bit ``i`` of a mask is flat cell ``i = row * cols + col``. The outer ring of the room is walls, so
 shifting a mask by one column or one row never wraps onto a floor cell. A search node is a box mask
-plus the lowest cell of the region the player can reach (positions within a region are equivalent);
-edges are single pushes. The heuristic (minimum-cost matching of boxes to targets by push distance,
-ignoring other boxes) is admissible and consistent, so the first solved node popped has the fewest
-pushes. Dead squares (cells from which no target is reachable by pushes) and simple freeze deadlocks
-(a box off target that can move along neither axis) are pruned. Walks between pushes are shortest.
+plus the player's cell (right after a push: the pushed box's old cell); edges are single pushes, each
+costing one push and its walk plus one move. Costs compare lexicographically (pushes first, then
+moves). The push heuristic (minimum-cost matching of boxes to targets by push distance, ignoring other
+boxes) is admissible and consistent, so the first solved node expanded has the fewest pushes and,
+among those, the fewest moves. Dead squares (cells from which no target is reachable by pushes) and
+simple freeze deadlocks (a box off target that can move along neither axis) are pruned.
 """
 
 from __future__ import annotations
@@ -133,9 +134,14 @@ class Solver:
             return False
         return self._blocked(cell, 1, boxes, 0) and self._blocked(cell, self.cols, boxes, 0)
 
-    def solve(self, player: int, boxes: Sequence[int], max_nodes: int) -> str | None:
-        """Solution moves (``udlr``, uppercase = push) from a start state, or ``None`` if none was
-        found within ``max_nodes`` expanded nodes (unsolvable or too hard for the budget)."""
+    def search(self, player: int, boxes: Sequence[int], max_nodes: int) -> list[tuple[int, int]] | None:
+        """The pushes ``(box cell, offset)`` of a solution with the fewest pushes and, among those, the
+        fewest moves, from a start state; ``None`` if none was found within ``max_nodes`` expanded nodes.
+
+        A* over (box set, player cell) with the lexicographic cost (pushes, moves): an edge is one push
+        costing (1, walk + 1); the push heuristic is consistent, so the first time a node is expanded its
+        cost is optimal, and the first solved node expanded is lexicographically optimal.
+        """
         if len(boxes) != len(self.targets):
             raise ValueError(f"{len(boxes)} boxes but {len(self.targets)} targets")
         box_mask = sum(1 << b for b in boxes)
@@ -145,47 +151,67 @@ class Solver:
         if start_h >= INFINITY:
             return None
         counter = itertools.count()
-        # heap entries: (f, -g, tie, boxes, player, parent node, pushed box, offset)
-        heap = [(start_h, 0, next(counter), box_mask, player, -1, 0, 0)]
+        # heap entries: (f = pushes + h, moves, -pushes, tie, boxes, player, parent node, pushed box, offset)
+        heap = [(start_h, 0, 0, next(counter), box_mask, player, -1, 0, 0)]
         closed: set[tuple[int, int]] = set()
         nodes: list[tuple[int, int, int]] = []  # (parent node, pushed box cell, offset)
+        width = self.cols
         while heap and len(nodes) < max_nodes:
-            _, negative_g, _, box_mask, position, parent, pushed, offset = heapq.heappop(heap)
-            free = self.floor & ~box_mask
-            reach = self.flood(1 << position, free)
-            key = (box_mask, reach & -reach)
+            _, moves, negative_pushes, _, box_mask, position, parent, pushed, offset = heapq.heappop(heap)
+            key = (box_mask, position)
             if key in closed:
                 continue
             closed.add(key)
             nodes.append((parent, pushed, offset))
             node = len(nodes) - 1
             if box_mask == self.target_mask:
-                return self._moves(player, boxes, node, nodes)
-            g = 1 - negative_g
+                pushes = []
+                while nodes[node][0] >= 0:
+                    parent, box, offset = nodes[node]
+                    pushes.append((box, offset))
+                    node = parent
+                return pushes[::-1]
+            pushes_done = 1 - negative_pushes
+            free = self.floor & ~box_mask
             open_cells = free & self.live
+            # Breadth-first layers of the player's walk; each push is priced at the layer of its stance.
+            layer = seen = 1 << position
+            distance = 0
+            stances: dict[int, list[tuple[int, int]]] = {}
+            reach = self.flood(layer, free)
             for step, _ in self.directions:
-                pushable = box_mask & shift(reach, step) & shift(open_cells, -step)
-                for box in cells_of(pushable):
-                    moved = box + step
-                    next_boxes = box_mask ^ (1 << box) ^ (1 << moved)
-                    if self.frozen(moved, next_boxes):
-                        continue
-                    h = self.heuristic(next_boxes)
-                    if h < INFINITY:
-                        heapq.heappush(heap, (g + h, -g, next(counter), next_boxes, box, node, box, step))
+                for box in cells_of(box_mask & shift(reach, step) & shift(open_cells, -step)):
+                    stances.setdefault(box - step, []).append((box, step))
+            wanted = sum(1 << cell for cell in stances)
+            while wanted:
+                for cell in cells_of(layer & wanted):
+                    for box, step in stances[cell]:
+                        moved = box + step
+                        next_boxes = box_mask ^ (1 << box) ^ (1 << moved)
+                        if (next_boxes, box) in closed or self.frozen(moved, next_boxes):
+                            continue
+                        h = self.heuristic(next_boxes)
+                        if h < INFINITY:
+                            entry = (pushes_done + h, moves + distance + 1, -pushes_done, next(counter))
+                            heapq.heappush(heap, (*entry, next_boxes, box, node, box, step))
+                wanted &= ~layer
+                layer = (layer << 1 | layer >> 1 | layer << width | layer >> width) & free & ~seen
+                seen |= layer
+                distance += 1
         return None
 
-    def _moves(self, player: int, boxes: Sequence[int], node: int, nodes: list[tuple[int, int, int]]) -> str:
-        """Turn the push sequence ending at ``node`` into a move string with shortest walks."""
-        pushes = []
-        while nodes[node][0] >= 0:
-            parent, box, offset = nodes[node]
-            pushes.append((box, offset))
-            node = parent
+    def solve(self, player: int, boxes: Sequence[int], max_nodes: int) -> str | None:
+        """Solution moves (``udlr``, uppercase = push) with the fewest pushes and, among those, the fewest
+        moves; ``None`` if none was found within ``max_nodes`` expanded nodes (see :meth:`search`)."""
+        pushes = self.search(player, boxes, max_nodes)
+        return None if pushes is None else self.moves_for(player, boxes, pushes)
+
+    def moves_for(self, player: int, boxes: Sequence[int], pushes: list[tuple[int, int]]) -> str:
+        """Turn a push sequence into a move string with shortest walks."""
         letters = {offset: letter for offset, letter in self.directions}
         box_mask = sum(1 << b for b in boxes)
         moves = []
-        for box, offset in reversed(pushes):
+        for box, offset in pushes:
             moves.append(self.walk(player, box - offset, self.floor & ~box_mask))
             moves.append(letters[offset].upper())
             box_mask ^= (1 << box) ^ (1 << (box + offset))

@@ -34,6 +34,7 @@ MIN_SIDE = 8
 MAX_FRAMES = 1024  # 1.2 GB of uint8 at 480x832: far beyond any video model's clip
 MAX_FRAME_PIXELS = 4096 * 4096  # one decoded frame: 50 MB of RGB (4K UHD is 8.3 Mpx)
 MAX_DECODED_BYTES = 2**30  # a whole video decoded without a target size
+DECODE_THREADS = 4  # frame threads each hold decoded frames: a fixed count, not one per core
 LETTERBOX_RGB = (0, 0, 0)  # the renderers' background (envs.board.BACKGROUND_RGB)
 
 VideoLike = Any  # np.ndarray | torch.Tensor | str | os.PathLike
@@ -190,6 +191,7 @@ def read_video(
             stream = container.streams.video[0]
             _check_frame_size(stream.codec_context.width, stream.codec_context.height, max_frame_pixels, path)
             stream.thread_type = "AUTO"
+            stream.thread_count = DECODE_THREADS
             for frame in container.decode(stream):
                 if len(frames) == max_frames:
                     raise ValueError(f"video file {path} has more than {max_frames} frames (the limit)")

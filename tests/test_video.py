@@ -1,6 +1,9 @@
 """envs.video: every accepted input form becomes uint8 (T, H, W, 3); every bad one raises a named error."""
 
 import os
+import stat
+import subprocess
+import sys
 
 import av
 import cv2
@@ -11,7 +14,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from videorlvr.envs.video import as_video, h264_round_trip, read_video, resize_video, write_video
+from videorlvr.envs.export import write_csv_atomic, write_png_atomic
+from videorlvr.envs.files import atomic_write_bytes
+from videorlvr.envs.video import (
+    as_video,
+    fit_frame,
+    fit_size,
+    h264_round_trip,
+    read_video,
+    resize_video,
+    write_video,
+)
 
 
 def _clip(frames=4, height=32, width=48, seed=0):
@@ -233,3 +246,91 @@ def test_h264_round_trip_matches_writing_and_reading():
         np.abs(h264_round_trip(video, crf=45).astype(int) - video).mean()
         > np.abs(trip.astype(int) - video).mean()
     )
+
+
+# --- one resize rule: fit, aspect ratio kept, black letterbox ------------------------------------------
+
+
+def test_fit_keeps_the_aspect_ratio_and_letterboxes_in_black():
+    frame = np.full((100, 100, 3), 200, np.uint8)
+    fitted = fit_frame(frame, 50, 100)
+    assert fitted.shape == (50, 100, 3)
+    assert (fitted[:, 25:75] == 200).all()  # the square, scaled to 50x50 and centred
+    assert (fitted[:, :25] == 0).all() and (fitted[:, 75:] == 0).all()
+    assert fit_size(720, 1280, 480, 832) == (468, 832)
+
+
+def test_same_aspect_ratio_fills_the_target_and_as_video_uses_the_rule():
+    video = _clip(height=64, width=96)
+    assert np.array_equal(as_video(video, 32, 48), resize_video(video, 32, 48))
+    assert np.array_equal(resize_video(video, 32, 48)[0], fit_frame(video[0], 32, 48))
+    tall = _clip(height=96, width=48)
+    assert (as_video(tall, 48, 96)[:, :, :24] == 0).all()  # black bars left and right
+
+
+# --- bounded decoding ----------------------------------------------------------------------------------
+
+
+def test_decoding_fits_each_frame_to_the_target(tmp_path):
+    path = write_video(tmp_path / "clip.mp4", _clip(frames=5, height=64, width=96))
+    assert read_video(path, 32, 48).shape == (5, 32, 48, 3)
+    assert np.array_equal(read_video(path, 32, 48), resize_video(read_video(path), 32, 48))
+
+
+def test_frame_and_pixel_limits_raise_naming_the_limit(tmp_path):
+    path = write_video(tmp_path / "clip.mp4", _clip(frames=6, height=64, width=96))
+    with pytest.raises(ValueError, match="more than 4 frames"):
+        read_video(path, max_frames=4)
+    with pytest.raises(ValueError, match="64x96|96x64"):  # width x height in the message
+        read_video(path, 32, 48, max_frame_pixels=1000)
+    with pytest.raises(ValueError, match="both height and width"):
+        read_video(path, 32)
+
+
+DECODE_4K = """
+import sys
+from videorlvr.envs.video import read_video
+
+def status_mb(key):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(key)) / 1024
+
+read_video(sys.argv[2], 32, 48)  # warm the codec
+with open("/proc/self/clear_refs", "w") as refs:
+    refs.write("5")  # reset the peak (VmHWM) to the current RSS
+before = status_mb("VmRSS")
+video = read_video(sys.argv[1], 240, 416)
+print(video.shape, status_mb("VmHWM") - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads and resets /proc/self peak RSS")
+def test_decoding_a_tiny_4k_file_needs_memory_for_one_frame_not_the_whole_video(tmp_path):
+    flat = np.full((17, 2160, 3840, 3), 90, np.uint8)
+    path = write_video(tmp_path / "uhd.mp4", flat)
+    del flat
+    small = write_video(tmp_path / "small.mp4", _clip(frames=3))
+    assert path.stat().st_size < 200_000
+    command = [sys.executable, "-c", DECODE_4K, str(path), str(small)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    shape, growth = result.stdout.rsplit(" ", 1)
+    assert shape.startswith("(17, 240, 416, 3)")
+    assert float(growth) < 300  # MB: the decoder's few 4K reference frames (184 measured); was 1 GB
+
+
+# --- files honour the umask ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_atomic_writes_honour_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        atomic_write_bytes(tmp_path / "a.json", b"{}")
+        write_video(tmp_path / "b.mp4", _clip(frames=2))
+        write_csv_atomic(tmp_path / "c.csv", [{"x": 1}], ["x"])
+        write_png_atomic(tmp_path / "d.png", _clip(frames=2)[0])
+    finally:
+        os.umask(old)
+    for name in ("a.json", "b.mp4", "c.csv", "d.png"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name

@@ -28,7 +28,8 @@ from videorlvr.envs.export import METADATA_COLUMNS, export_dataset, read_metadat
 from videorlvr.envs.generate import generate_videos
 from videorlvr.envs.video import read_video, write_video
 
-SIZE = {"height": 240, "width": 416, "num_frames": 17}
+T = 33  # enough for every medium maze (one move per frame)
+SIZE = {"height": 240, "width": 416, "num_frames": T}
 cells = st.frozensets(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=12)
 
 
@@ -132,14 +133,12 @@ def test_bad_rows_and_videos_are_reported_and_the_run_continues(dataset, tmp_pat
     shutil.copy(dataset / good["video"], root / "videos" / "good.mp4")
     (root / "videos" / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 50)
     (root / "videos" / "empty.mp4").write_bytes(b"")
-    write_video(root / "videos" / "small.mp4", read_video(dataset / good["video"])[:, ::2, ::2])
     (tmp_path / "outside.mp4").write_bytes(b"")
     cases = {
         "good": good | {"video": "videos/good.mp4"},
         "missing": good | {"video": "videos/nope.mp4"},
         "unreadable": good | {"video": "videos/corrupt.mp4"},
         "empty": good | {"video": "videos/empty.mp4"},
-        "wrong size": good | {"video": "videos/small.mp4"},
         "escapes": good | {"video": "../outside.mp4"},
         "absolute": good | {"video": str(tmp_path / "outside.mp4")},
         "bad json": good | {"puzzle": "{not json"},
@@ -150,7 +149,7 @@ def test_bad_rows_and_videos_are_reported_and_the_run_continues(dataset, tmp_pat
     }
     csv_path = _write_csv(root / "metadata.csv", list(cases.values()))
     with csv_path.open("a") as file:
-        file.write("videos/good.mp4,p,maze,{},,,1,easy,240,416,17,EXTRA\n")  # more fields than the header
+        file.write(f"videos/good.mp4,p,maze,{{}},,,1,easy,240,416,{T},EXTRA\n")  # more fields than the header
 
     report = evaluate_videos(csv_path, progress=False)
 
@@ -158,7 +157,6 @@ def test_bad_rows_and_videos_are_reported_and_the_run_continues(dataset, tmp_pat
     assert errors.pop("good") == ""
     assert errors["missing"].startswith("missing")
     assert errors["unreadable"].startswith("unreadable") and errors["empty"].startswith("unreadable")
-    assert errors["wrong size"].startswith("wrong size") and "240x416" in errors["wrong size"]
     for name in (
         "escapes",
         "absolute",
@@ -170,20 +168,34 @@ def test_bad_rows_and_videos_are_reported_and_the_run_continues(dataset, tmp_pat
     ):
         assert errors[name].startswith("malformed row"), (name, errors[name])
     assert report.rows[0].success
-    assert report.overall.rows == 13 and report.overall.errors == 12
-    assert report.overall.success_rate == pytest.approx(1 / 13)
+    assert report.overall.rows == 12 and report.overall.errors == 11
+    assert report.overall.success_rate == pytest.approx(1 / 12)
     assert "unknown" not in report.per_task or report.per_task["unknown"].errors >= 1
     assert "more rows not scored" in report.format()
 
 
-def test_resize_scores_a_wrongly_sized_video_instead_of_failing(dataset, tmp_path):
+def test_a_video_of_another_size_is_fitted_like_the_env_does(dataset, tmp_path):
     row = read_metadata(dataset / "metadata_all.csv")[0]
     task = envs.get_task("maze")
     puzzle = task.puzzle_from_dict(json.loads(row["puzzle"]))
-    write_video(tmp_path / output_name_for_row(row), task.render_solution(puzzle, 288, 512, 17))
+    write_video(tmp_path / output_name_for_row(row), task.render_solution(puzzle, 288, 512, T))
     csv_path = _write_csv(tmp_path / "one.csv", [row])
-    assert evaluate_videos(csv_path, tmp_path, progress=False).rows[0].error.startswith("wrong size")
-    assert evaluate_videos(csv_path, tmp_path, resize=True, progress=False).rows[0].success
+    assert evaluate_videos(csv_path, tmp_path, progress=False).rows[0].success
+
+
+def test_a_folder_where_no_row_finds_its_video_is_an_error(dataset, tmp_path, capsys):
+    (tmp_path / "unrelated.mp4").write_bytes(b"")
+    with pytest.raises(ValueError, match="no video in .* matches any of the 3 rows"):
+        evaluate_videos(dataset / "metadata_all.csv", tmp_path, progress=False)
+    assert main(["score", str(tmp_path), "--metadata", str(dataset / "metadata_all.csv"), "--quiet"]) == 2
+    assert "no video in" in capsys.readouterr().err
+
+
+def test_score_exits_1_when_a_row_was_not_scored_unless_allowed(dataset, tmp_path):
+    shutil.copy(dataset / read_metadata(dataset / "metadata_all.csv")[0]["video"], tmp_path)
+    args = ["score", str(tmp_path), "--metadata", str(dataset / "metadata_all.csv"), "--quiet"]
+    assert main(args) == 1  # two of three rows have no video
+    assert main([*args, "--allow-errors"]) == 0
 
 
 def test_an_explicit_video_column_is_resolved_inside_the_video_folder(dataset, tmp_path):
@@ -232,15 +244,28 @@ def test_score_command_prints_a_table_and_writes_results(dataset, tmp_path, caps
 
 
 def test_demo_scores_oracles_as_successes_and_reversed_videos_as_failures(tmp_path, capsys):
-    code = main(["demo", "--out", str(tmp_path), "--seeds", "1", "--height", "240", "--width", "416",
-                 "--num-frames", "17"])  # fmt: skip
+    code = main(["demo", "--out", str(tmp_path), "--seeds", "3", "--difficulty", "easy", "--height", "240",
+                 "--width", "416", "--num-frames", "81", "--quiet"])  # fmt: skip
     assert code == 0
-    records = json.loads((tmp_path / "demo_results.json").read_text())
-    assert {r["task"] for r in records} == set(envs.TASK_NAMES)
-    for record in records:
+    results = json.loads((tmp_path / RESULT_FILES["json"]).read_text())
+    assert set(results) == {"metadata_csv", "video_dir", "overall", "per_task", "rows"}  # the shared layout
+    assert {r["task"] for r in results["rows"]} == set(envs.TASK_NAMES) == set(results["per_task"])
+    for record in results["rows"]:
+        assert record["seed"] == 3 and record["error"] == ""
         assert record["success"] == record["video"].endswith("_oracle.mp4"), record
         assert Path(record["video"]).is_file()
+        assert Path(record["video"].replace(".mp4", "_overlay.mp4")).is_file()
+    assert results["overall"]["success_rate"] == 0.5
     assert "reversed" in capsys.readouterr().out
+
+
+def test_demo_and_diffrl_demo_default_to_different_folders():
+    from diffrl.cli import build_parser
+    from videorlvr.envs.cli import build_parser as envs_parser
+
+    envs_out = envs_parser().parse_args(["demo"]).out
+    diffrl_out = build_parser("demo").parse_args(["demo"]).out
+    assert envs_out != diffrl_out
 
 
 def test_generated_answers_are_named_for_matching_and_generation_resumes(dataset, tmp_path):
@@ -252,7 +277,7 @@ def test_generated_answers_are_named_for_matching_and_generation_resumes(dataset
     def oracle_model(first_frames, prompts, row_indices):  # knows the answers, in row order
         calls.append(row_indices)
         assert first_frames.shape[1:] == (240, 416, 3) and len(prompts) == len(first_frames)
-        return np.stack([maze.render_solution(next(puzzles), 240, 416, 17) for _ in prompts]) / 255.0
+        return np.stack([maze.render_solution(next(puzzles), 240, 416, T) for _ in prompts]) / 255.0
 
     paths = generate_videos(dataset / "metadata_all.csv", tmp_path, oracle_model, height=240, width=416,
                             batch_size=2, progress=False)  # fmt: skip
@@ -265,7 +290,7 @@ def test_generated_answers_are_named_for_matching_and_generation_resumes(dataset
 
 def test_a_model_that_only_holds_the_first_frame_scores_zero(dataset, tmp_path):
     def frozen_model(first_frames, prompts, row_indices):
-        return np.repeat(first_frames[:, None], 17, axis=1)
+        return np.repeat(first_frames[:, None], T, axis=1)
 
     generate_videos(
         dataset / "metadata_all.csv", tmp_path, frozen_model, height=240, width=416, progress=False

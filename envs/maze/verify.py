@@ -9,8 +9,9 @@ that state explains every cell: the board drawn with the agent on that cell (wal
 floor, blurred by the best of ``BLUR_SIGMAS``) matches every block within ``EXPLAIN_TOLERANCE``. So a
 missing, doubled, faded or half-moved agent, an erased or added wall, a hidden goal or a board that is
 not found all make the frame unreadable; :mod:`videorlvr.envs.maze.rules` then ends the legal prefix
-there. The expected blocks are composed from two cached drawings per blur level: the board without the
-agent, and the board with the agent on every cell (the disc never leaves its cell).
+there. The expected blocks are composed from two drawings per blur level, cached per puzzle and frame
+size and blurred only when a frame needs that level: the board without the agent, and the board with the
+agent on every cell (the disc never leaves its cell, so a state takes that cell's blocks from the second).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import cv2
 import numpy as np
 
 from videorlvr.envs.board import BoardGeometry, locate_board
-from videorlvr.envs.footprint import drawn_blocks, read_blocks
+from videorlvr.envs.footprint import read_blocks
 from videorlvr.envs.maze.constants import (
     BLUR_SIGMAS,
     EXPLAIN_TOLERANCE,
@@ -62,26 +63,44 @@ def subdivisions(geometry: BoardGeometry) -> int:
 
 
 @lru_cache(maxsize=64)
-def expected_blocks(puzzle: MazePuzzle, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The drawn blocks at every blur level, channel-first: without the agent and with the agent on every
-    cell, float32 (S, 3, rows*sub, cols*sub) each, and the bool (rows*sub, cols*sub) mask of plain floor
-    blocks."""
+def _drawn_grid(puzzle: MazePuzzle, height: int, width: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The grid as drawn, without the agent and with the agent on every cell, uint8 (h, w, 3) each, with a
+    margin of ``pad`` px around it (wider than the largest blur kernel; OpenCV's radius is 3 sigma), and
+    the pad and blocks per cell side."""
     geometry = geometry_for(puzzle, height, width)
-    sub = subdivisions(geometry)
     board = render_board(puzzle, geometry)
     agents = board.copy()
     for row in range(puzzle.rows):
         for col in range(puzzle.cols):
             _draw_agent(agents, geometry, row + 0.5, col + 0.5)
-    empty, full = [], []
-    for sigma in BLUR_SIGMAS:
-        for frame, out in ((board, empty), (agents, full)):
-            drawn = cv2.GaussianBlur(frame, (0, 0), sigma) if sigma > 0 else frame
-            out.append(drawn_blocks(drawn, geometry, sub))
-    floor = np.abs(empty[0] - _FLOOR).max(axis=-1) <= FLOOR_MATCH
-    # The median of at most FLOOR_SAMPLES floor blocks, spread over the board, is enough to fix the gain.
-    floor[floor] = np.arange(int(floor.sum())) % max(1, int(floor.sum()) // FLOOR_SAMPLES) == 0
-    return np.stack(empty).transpose(0, 3, 1, 2).copy(), np.stack(full).transpose(0, 3, 1, 2).copy(), floor
+    (y0, x0), cell = geometry.origin, geometry.cell
+    pad = min(int(np.ceil(3 * max(BLUR_SIGMAS))) + 2, y0, x0)
+    window = (slice(y0 - pad, y0 + puzzle.rows * cell + pad), slice(x0 - pad, x0 + puzzle.cols * cell + pad))
+    return board[window], agents[window], pad, subdivisions(geometry)
+
+
+@lru_cache(maxsize=256)
+def expected_blocks(puzzle: MazePuzzle, height: int, width: int, level: int) -> tuple[np.ndarray, np.ndarray]:
+    """The drawn blocks at blur level ``level`` (``BLUR_SIGMAS[level]``), channel-first float32
+    (3, rows*sub, cols*sub): without the agent, and with the agent on every cell."""
+    board, agents, pad, sub = _drawn_grid(puzzle, height, width)
+    sigma = BLUR_SIGMAS[level]
+    inner = (slice(pad, board.shape[0] - pad), slice(pad, board.shape[1] - pad))
+    out = []
+    for frame in (board, agents):
+        drawn = cv2.GaussianBlur(frame, (0, 0), sigma) if sigma > 0 else frame
+        blocks = cv2.resize(drawn[inner], (puzzle.cols * sub, puzzle.rows * sub), interpolation=cv2.INTER_AREA)
+        out.append(blocks.transpose(2, 0, 1).astype(np.float32) * np.float32(1.0 / 255.0))
+    return out[0], out[1]
+
+
+@lru_cache(maxsize=64)
+def floor_blocks(puzzle: MazePuzzle, height: int, width: int) -> np.ndarray:
+    """bool (rows*sub, cols*sub): about ``FLOOR_SAMPLES`` plain floor blocks, spread over the board."""
+    floor = np.abs(expected_blocks(puzzle, height, width, 0)[0] - _FLOOR[:, None, None]).max(axis=0) <= FLOOR_MATCH
+    count = int(floor.sum())
+    floor[floor] = np.arange(count) % max(1, count // FLOOR_SAMPLES) == 0
+    return floor
 
 
 def _fix_gain(planes: np.ndarray, floor: np.ndarray) -> None:
@@ -117,8 +136,7 @@ def perceive(puzzle: MazePuzzle, video: np.ndarray) -> MazeReading:
     rows, cols = puzzle.rows, puzzle.cols
     bounds = locate_board(video, geometry)
     observed = np.ascontiguousarray(read_blocks(video, geometry, bounds, sub).transpose(0, 3, 1, 2))
-    empty, full, floor = expected_blocks(puzzle, height, width)
-    _fix_gain(observed, floor)
+    _fix_gain(observed, floor_blocks(puzzle, height, width))
     # Blur levels in rising order; each frame is judged at the first level that explains it.
     best_residual = np.zeros((frames, rows * cols), dtype=np.float32)
     best_agent = np.zeros(frames, dtype=np.int64)
@@ -126,8 +144,9 @@ def perceive(puzzle: MazePuzzle, video: np.ndarray) -> MazeReading:
     pending = np.arange(frames)
     for level in range(len(BLUR_SIGMAS)):
         planes = observed if len(pending) == frames else observed[pending]
-        without = _cell_residuals(planes, empty[level], sub).reshape(len(pending), -1)
-        with_agent = _cell_residuals(planes, full[level], sub).reshape(len(pending), -1)
+        empty, full = expected_blocks(puzzle, height, width, level)
+        without = _cell_residuals(planes, empty, sub).reshape(len(pending), -1)
+        with_agent = _cell_residuals(planes, full, sub).reshape(len(pending), -1)
         agent = (without - with_agent).argmax(axis=1)  # the cell the agent explains best
         rows_index = np.arange(len(pending))
         without[rows_index, agent] = with_agent[rows_index, agent]

@@ -321,6 +321,9 @@ def export_dataset(
         raise ValueError(f"difficulties must be a non-empty list from {DIFFICULTIES}, got {difficulties}")
     settings = RenderSettings(height, width, num_frames, fps, crf, dict(task_kwargs or {}))
     settings.validate()
+    for task in tasks:  # the checks env construction makes: kwargs known, frames enough for every preset
+        for difficulty in difficulties:
+            get_task(task).validate(difficulty, height, width, num_frames, **settings.task_kwargs.get(task, {}))
     train_counts = _per_task_counts(train_count, tasks, "train_count")
     test_counts = _per_task_counts(test_count, tasks, "test_count")
     train_end = train_seed_start + max(train_counts.values())

@@ -29,7 +29,8 @@ from videorlvr.envs.export import (
 )
 from videorlvr.envs.video import read_video
 
-SIZE = {"height": 240, "width": 416, "num_frames": 17}
+SIZE = {"height": 240, "width": 416, "num_frames": 81}  # 81: enough frames for every preset
+MAZE_SIZE = {"height": 240, "width": 416, "num_frames": 33}  # medium mazes need up to 20 frames
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -77,7 +78,7 @@ def test_metadata_rows_reference_existing_files_by_relative_path(dataset):
         assert row["prompt"] and row["difficulty"] in ("easy", "medium")
         assert (row["sokoban_metadata"] == row["puzzle"]) == (row["task_type"] == "sokoban")
     first = rows[0]
-    assert read_video(dataset / "train" / first["video"]).shape == (17, 240, 416, 3)
+    assert read_video(dataset / "train" / first["video"]).shape == (81, 240, 416, 3)
     task = envs.get_task(first["task_type"])
     rendered = task.render_first_frame(task.puzzle_from_dict(json.loads(first["puzzle"])), 240, 416)
     png = cv2.cvtColor(cv2.imread(str(dataset / "train" / first["first_frame"])), cv2.COLOR_BGR2RGB)
@@ -146,6 +147,8 @@ def test_resume_refuses_other_render_settings(dataset):
         {"tasks": ["chess"]},
         {"train_count": {"maze": -1}},
         {"task_kwargs": {"chess": {}}},
+        {"task_kwargs": {"maze": {"colour": "red"}}},
+        {"num_frames": 17, "difficulties": ["hard"]},  # too few frames for the preset's longest oracle
     ],
 )
 def test_export_rejects_bad_options(tmp_path, kwargs):
@@ -155,9 +158,9 @@ def test_export_rejects_bad_options(tmp_path, kwargs):
 
 def test_resume_after_a_killed_export_keeps_finished_files_and_completes(tmp_path):
     root = tmp_path / "data"
-    command = [sys.executable, "-m", "envs", "export", "--out", str(root), "--tasks", "maze",
+    command = [sys.executable, "-m", "videorlvr.envs", "export", "--out", str(root), "--tasks", "maze",
                "--train-count", "60", "--test-count", "2", "--height", "240", "--width", "416",
-               "--num-frames", "17", "--quiet"]  # fmt: skip
+               "--num-frames", str(MAZE_SIZE["num_frames"]), "--quiet"]  # fmt: skip
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -174,13 +177,13 @@ def test_resume_after_a_killed_export_keeps_finished_files_and_completes(tmp_pat
     # A write interrupted mid-file leaves only a temp file, never a broken final file.
     for path in videos.glob("*.mp4"):
         if not path.name.startswith("."):
-            assert read_video(path).shape == (17, 240, 416, 3)
+            assert read_video(path).shape == (MAZE_SIZE["num_frames"], 240, 416, 3)
     (videos / ".maze_medium_0000000059.crash.tmp.mp4").write_bytes(b"half a video")
     (root / "train" / ".metadata_all.csv.crash.tmp").write_text("video,prompt\n")
     finished = _fingerprints(root)
     assert finished
 
-    summary = export_dataset(root, tasks=["maze"], train_count=60, test_count=2, progress=False, **SIZE)
+    summary = export_dataset(root, tasks=["maze"], train_count=60, test_count=2, progress=False, **MAZE_SIZE)
 
     after = _fingerprints(root)
     assert {name: after[name] for name in finished} == finished

@@ -22,7 +22,7 @@ import numpy as np
 from videorlvr.envs import TASK_NAMES, get_task
 from videorlvr.envs.base import DIFFICULTIES
 
-TARGETS = {  # DESIGN.md, one core
+TARGETS = {  # docs/design.md, one core
     "maze": "maze >= 2,000/s (medium)",
     "flowfree": "FlowFree 7x7 >= 20/s with a unique solution",
     "sokoban": "Sokoban 8x8 / 3 boxes >= 50/s with a solution",

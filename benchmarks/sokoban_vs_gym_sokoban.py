@@ -7,7 +7,7 @@ count, with the step count its ``SokobanEnv`` uses and its "score == 0" retries 
 does. It returns no solution. gym-sokoban needs ``setuptools<70`` and the old ``gym`` package, so it
 is never a project dependency: pass ``--gym-python`` (a throwaway venv's interpreter) or
 ``--make-venv DIR`` to build one (``pip install "setuptools<70" gym gym-sokoban==0.0.6``); without
-either, the figures measured in shared/FINDINGS.md are used.
+either, the figures measured in docs/findings.md are used.
 
     python benchmarks/sokoban_vs_gym_sokoban.py [--seconds 12] [--gym-python PY | --make-venv DIR]
 
@@ -144,7 +144,7 @@ def main() -> None:
             worker.close()
             gym_rate, fails = best["gym"], f"{failures}/{tries}"
         else:
-            gym_rate, fails = FINDINGS_ROOMS_PER_S.get(label, float("nan")), "(FINDINGS)"
+            gym_rate, fails = FINDINGS_ROOMS_PER_S.get(label, float("nan")), "(docs/findings.md)"
         print(
             f"{label:<16} {best['preset']:>14.1f} {moves / levels:>6.1f} {best['any']:>11.1f} {gym_rate:>14.2f} "
             f"{fails:>9} {best['preset'] / gym_rate:>8.0f}x"

@@ -1,4 +1,4 @@
-"""GRPO step and sampling speed on the tiny policy (DESIGN.md targets: ESF <= 0.6x, SDE <= 1.05x ODE).
+"""GRPO step and sampling speed on the tiny policy (docs/design.md targets: ESF <= 0.6x, SDE <= 1.05x ODE).
 
 1. One GRPO step (sampling + scoring + PPO update, KL on) with Early-Step Focus (T=20, SDE on the first
    half, loss on 10 steps) vs full-trajectory GRPO (SDE and loss on all 20 steps).

@@ -147,4 +147,18 @@ def verdict_video(video: np.ndarray, puzzle: Any, verdict: Verdict) -> np.ndarra
     return out
 
 
-__all__ = ["draw_verdict", "grid_shape", "verdict_video"]
+def scored_overlay(task: str, puzzle: Any, video: Any) -> tuple[np.ndarray, Verdict]:
+    """Verify ``video`` against ``puzzle`` of ``task`` and draw the verdict on every frame.
+
+    For logging sample videos during training (TensorBoard, mp4): returns (uint8 (T, H, W, 3), verdict).
+    ``video``: anything :func:`videorlvr.envs.video.as_video` accepts.
+    """
+    from videorlvr.envs import get_task
+    from videorlvr.envs.video import as_video
+
+    frames = as_video(video)
+    verdict = get_task(task).verify(puzzle, frames)
+    return verdict_video(frames, puzzle, verdict), verdict
+
+
+__all__ = ["draw_verdict", "grid_shape", "scored_overlay", "verdict_video"]

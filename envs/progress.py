@@ -44,6 +44,7 @@ def progress_bar(
     iterable: Iterable | None = None,
     *,
     total: float | None = None,
+    initial: float = 0,
     desc: str = "",
     unit: str = "it",
     disable: bool = False,
@@ -53,13 +54,15 @@ def progress_bar(
     """A tqdm bar on ``stream`` (default stderr): live on a terminal, one line per update elsewhere.
 
     Use it as tqdm: ``for x in progress_bar(items, desc="score")`` or ``with progress_bar(total=n) as bar:
-    bar.update()``. ``log_interval``: seconds between lines when not on a terminal.
+    bar.update()``. ``initial``: steps already done (a resumed run). ``log_interval``: seconds between lines
+    when not on a terminal.
     """
     stream = sys.stderr if stream is None else stream
     if is_terminal(stream):
-        return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, file=stream, dynamic_ncols=True)
+        return tqdm(iterable, total=total, initial=initial, desc=desc, unit=unit, disable=disable, file=stream,
+                    dynamic_ncols=True)  # fmt: skip
     return LineProgress(
-        iterable, total=total, desc=desc, unit=unit, disable=disable, stream=stream,
+        iterable, total=total, initial=initial, desc=desc, unit=unit, disable=disable, stream=stream,
         mininterval=log_interval, maxinterval=float("inf"), ascii=True,
     )  # fmt: skip
 

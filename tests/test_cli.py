@@ -91,3 +91,7 @@ def test_progress_prints_whole_lines_when_not_on_a_terminal():
     text = stream.getvalue()
     assert "\r" not in text and text.endswith("\n")
     assert text.splitlines()[-1].startswith("score: 100%") and "5/5" in text.splitlines()[-1]
+    resumed = io.StringIO()
+    with progress_bar(total=10, initial=4, desc="sft", stream=resumed, log_interval=0) as bar:
+        bar.update(6)
+    assert "10/10" in resumed.getvalue().splitlines()[-1]

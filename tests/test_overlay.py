@@ -8,7 +8,14 @@ import pytest
 from videorlvr.envs import get_task
 from videorlvr.envs.board import BoardGeometry
 from videorlvr.envs.cli import main
-from videorlvr.envs.overlay import BROKEN_RGB, LEGAL_RGB, draw_verdict, grid_shape, verdict_video
+from videorlvr.envs.overlay import (
+    BROKEN_RGB,
+    LEGAL_RGB,
+    draw_verdict,
+    grid_shape,
+    scored_overlay,
+    verdict_video,
+)
 from videorlvr.envs.types import Verdict
 from videorlvr.envs.video import read_video, write_video
 
@@ -79,6 +86,13 @@ def test_verdict_video_draws_the_trace_so_far_on_every_frame(maze):
     assert overlay.shape == video.shape and overlay.dtype == np.uint8
     assert not np.array_equal(overlay[0], video[0])
     assert np.array_equal(video, get_task("maze").render_solution(maze, H, W, T))  # input untouched
+
+
+def test_scored_overlay_verifies_and_draws_for_training_logs(maze):
+    video = get_task("maze").render_solution(maze, H, W, T)
+    overlay, verdict = scored_overlay("maze", maze, video.astype(np.float32) / 255.0)
+    assert verdict.success and overlay.shape == video.shape
+    assert _near(overlay[-1, :40], LEGAL_RGB).any()
 
 
 def test_overlay_command_writes_an_mp4_and_a_png(tmp_path, capsys):

@@ -4,7 +4,8 @@ Each frame's board is located (:func:`videorlvr.envs.board.locate_board`) and ev
 area-averaged into a few blocks per cell (:func:`videorlvr.envs.footprint.read_blocks`). Every cell is
 compared with the renderer's own drawing of it empty, holding a box and holding the player; the
 closest drawing is what the cell shows. A frame is *readable* only if that reading explains every
-cell (no block off by more than ``CELL_TOLERANCE``) and shows one player and the puzzle's number of
+cell (no block off by more than ``CELL_TOLERANCE``, and the runner-up drawing at least
+``MIN_SEPARATION`` of the gap between its drawings worse) and shows one player and the puzzle's number of
 boxes; an unreadable frame ends the legal prefix like an illegal move (see :mod:`.rules`). So walls
 and targets are checked in every frame (an erased wall or moved target is a cell no drawing
 explains), and nothing between cells — a half-drawn or ghosted object, pixels copied at a few points
@@ -21,7 +22,7 @@ import numpy as np
 
 from videorlvr.envs.board import BoardGeometry, FrameBounds, locate_board, reference_points, sample_points
 from videorlvr.envs.footprint import _cell_area_boxes, subdivisions
-from videorlvr.envs.sokoban.constants import CELL_TOLERANCE, GAIN_RANGE, REFIT_ABOVE
+from videorlvr.envs.sokoban.constants import CELL_TOLERANCE, GAIN_RANGE, MIN_SEPARATION, REFIT_ABOVE
 from videorlvr.envs.sokoban.puzzle import Puzzle, State
 from videorlvr.envs.sokoban.render import content_frames
 from videorlvr.envs.sokoban.rules import end_frames, judge, min_frames, read_path
@@ -34,7 +35,7 @@ EMPTY, BOX, PLAYER = range(3)  # what a cell holds: the index into content_frame
 @dataclass(frozen=True)
 class Reading:
     """What perception saw, per frame: ``states`` (``None`` where unreadable), ``problems`` (why a frame
-    is unreadable, "" where readable) and ``residual`` float (T,), the worst cell's residual."""
+    is unreadable, "" where readable) and ``residual`` float (T,), the worst cell's closest residual."""
 
     states: list[State | None]
     problems: list[str]
@@ -83,15 +84,19 @@ def read_cells(video: np.ndarray, geometry: BoardGeometry, bounds: FrameBounds, 
 
 
 @functools.lru_cache(maxsize=32)
-def _drawn(puzzle: Puzzle, height: int, width: int) -> tuple[BoardGeometry, int, np.ndarray]:
-    """The geometry, blocks per cell side and the drawn blocks of every cell empty / with a box / with
-    the player: float32 (3, rows*sub, cols*sub, 3)."""
+def _drawn(puzzle: Puzzle, height: int, width: int) -> tuple[BoardGeometry, int, np.ndarray, np.ndarray]:
+    """The geometry, blocks per cell side, the drawn blocks of every cell empty / with a box / with the
+    player, float32 (3, rows*sub, cols*sub, 3), and the separation each cell's reading needs, (cells,)."""
     geometry = BoardGeometry(puzzle.rows, puzzle.cols, height, width)
     sub = subdivisions(geometry)
     frames = content_frames(puzzle, geometry)
     left, right, top, bottom = (np.full(len(frames), edge, dtype=np.float64) for edge in geometry.outer)
-    drawn = FrameBounds(left, right, top, bottom, np.ones(len(frames), dtype=bool))
-    return geometry, sub, read_cells(frames, geometry, drawn, sub)
+    drawn = read_cells(frames, geometry, FrameBounds(left, right, top, bottom, np.ones(len(frames), dtype=bool)), sub)
+    # How far apart each cell's drawings are (its smallest pairwise residual): tiny cells draw the player
+    # as a few pixels, so the separation a clear reading needs scales with it.
+    gaps = [_residuals(drawn[a : a + 1], drawn[b], puzzle.rows, puzzle.cols, sub) for a, b in ((0, 1), (0, 2), (1, 2))]
+    separation = MIN_SEPARATION * np.minimum.reduce(gaps).reshape(-1)
+    return geometry, sub, drawn, separation
 
 
 def _residuals(observed: np.ndarray, expected: np.ndarray, rows: int, cols: int, sub: int) -> np.ndarray:
@@ -109,10 +114,11 @@ def _residuals(observed: np.ndarray, expected: np.ndarray, rows: int, cols: int,
 
 
 def _read(observed: np.ndarray, drawn: np.ndarray, rows: int, cols: int, sub: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each cell's closest content and its residual: int (F, cells) and float (F, cells)."""
+    """Each cell's closest content, int (F, cells), and the residuals of every content sorted, float
+    (F, 3, cells): [:, 0] the closest, [:, 1] the runner-up."""
     residuals = np.stack([_residuals(observed, blocks, rows, cols, sub) for blocks in drawn], axis=1)
     residuals = residuals.reshape(len(observed), len(drawn), rows * cols)
-    return residuals.argmin(axis=1), residuals.min(axis=1)
+    return residuals.argmin(axis=1), np.sort(residuals, axis=1)
 
 
 def _refit(observed: np.ndarray, drawn: np.ndarray, content: np.ndarray, rows: int, cols: int, sub: int) -> np.ndarray:
@@ -139,24 +145,27 @@ def _refit(observed: np.ndarray, drawn: np.ndarray, content: np.ndarray, rows: i
 def perceive(puzzle: Puzzle, video: VideoLike) -> Reading:
     """Read every frame of ``video`` (anything :func:`videorlvr.envs.video.as_video` accepts) into a state."""
     video = as_video(video)
-    geometry, sub, drawn = _drawn(puzzle, video.shape[1], video.shape[2])
+    geometry, sub, drawn, separation = _drawn(puzzle, video.shape[1], video.shape[2])
     rows, cols = puzzle.rows, puzzle.cols
     observed = read_cells(video, geometry, locate_board(video, geometry), sub)
     content, fit = _read(observed, drawn, rows, cols, sub)
-    redo = np.flatnonzero(fit.max(axis=1) > REFIT_ABOVE)
+    redo = np.flatnonzero(fit[:, 0].max(axis=1) > REFIT_ABOVE)
     if len(redo):  # frames that fit as drawn (every clean one) skip the colour correction
         fitted = _refit(observed[redo], drawn, content[redo], rows, cols, sub)
         content[redo], fit[redo] = _read(fitted, drawn, rows, cols, sub)
-    worst_cell = fit.argmax(axis=1)
-    residual = fit[np.arange(len(video)), worst_cell]
+    best, runner_up = fit[:, 0], fit[:, 1]
+    ambiguous = runner_up - best < separation
+    unexplained = (best > CELL_TOLERANCE) | ambiguous
+    worst_cell = np.where(unexplained, best + 1.0, best).argmax(axis=1).tolist()
     players = (content == PLAYER).sum(axis=1)
     boxes = (content == BOX).sum(axis=1)
     player_cells = (content == PLAYER).argmax(axis=1).tolist()
     states: list[State | None] = []
     problems: list[str] = []
     for t in range(len(video)):
-        if residual[t] > CELL_TOLERANCE:
-            problem = _unexplained(puzzle, int(worst_cell[t]), float(residual[t]))
+        cell = worst_cell[t]
+        if unexplained[t, cell]:
+            problem = _unexplained(puzzle, cell, float(best[t, cell]), float(runner_up[t, cell]))
         elif players[t] != 1:
             problem = f"{players[t]} players seen (one expected)"
         elif boxes[t] != puzzle.num_boxes:
@@ -165,15 +174,20 @@ def perceive(puzzle: Puzzle, video: VideoLike) -> Reading:
             problem = ""
         problems.append(problem)
         states.append(None if problem else (player_cells[t], tuple(np.flatnonzero(content[t] == BOX).tolist())))
-    return Reading(states, problems, residual)
+    return Reading(states, problems, best.max(axis=1))
 
 
-def _unexplained(puzzle: Puzzle, cell: int, residual: float) -> str:
+def _unexplained(puzzle: Puzzle, cell: int, best: float, runner_up: float) -> str:
     row, col = puzzle.cell(cell)
     kind = "wall" if puzzle.walls[row, col] else "target" if puzzle.targets[row, col] else "floor"
+    if best > CELL_TOLERANCE:
+        return (
+            f"cell ({row}, {col}) ({kind}) matches no drawing of it, empty, with a box or with the player "
+            f"(a block off by {best:.2f} > {CELL_TOLERANCE}: the {kind} changed, or an object off its cell)"
+        )
     return (
-        f"cell ({row}, {col}) ({kind}) matches no drawing of it, empty, with a box or with the player "
-        f"(a block off by {residual:.2f} > {CELL_TOLERANCE}: a {kind} changed, or an object between cells)"
+        f"cell ({row}, {col}) ({kind}) is ambiguous: two drawings of it fit about equally well (off by "
+        f"{best:.2f} and {runner_up:.2f}): an object half there, or between cells"
     )
 
 

@@ -8,6 +8,7 @@ which gives the same thing: two CPU processes on gloo (``DistributedType.MULTI_C
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from synthetic_tasks import BrightnessSource, brightness_reward, tiny_config
 
@@ -97,3 +99,104 @@ def test_two_processes_agree_with_one(tmp_path):
     np.testing.assert_allclose(norms, ranks[0]["grad_norms"], rtol=1e-3)
     params = torch.cat([p.detach().flatten() for p in trainer.policy.trainable_parameters()]).numpy()
     np.testing.assert_allclose(params, ranks[0]["params"], atol=1e-3)
+
+
+RESUME_SECTIONS = {
+    "run": {"max_steps": 4, "save_every": 2},
+    "grpo": {"group_size": 3, "prompts_per_step": 1, "kl_coefficient": 0.05, "cfg_range": [0.8, 1.2],
+             "sde_cutoff_ratio": 0.5, "loss_steps": 2, "num_minibatches": 2},
+    "optim": {"micro_batch_size": 1, "ema_decay": 0.9, "warmup_steps": 2},
+}  # fmt: skip
+
+ENGINE_WORKER = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    import numpy as np
+    import torch
+    from accelerate import Accelerator
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
+    from synthetic_tasks import BrightnessSource, brightness_reward, tiny_config
+    from test_distributed import RESUME_SECTIONS
+    from diffrl.checkpoint import full_trainable_state
+    from diffrl.policies import build_policy
+    from diffrl.trainer import GRPOTrainer
+
+    out, phase = sys.argv[1], sys.argv[2]
+    accelerator = Accelerator()
+    assert accelerator.num_processes == 2, accelerator.state
+
+    def trainer(engine, name, resume=None):
+        config = tiny_config(out, **dict(RESUME_SECTIONS, run={**RESUME_SECTIONS["run"], "name": name}))
+        policy = build_policy(config.policy)
+        if engine == "fsdp":  # the caller shards (FSDP2 on gloo); the trainer keeps the module as given
+            mesh = init_device_mesh("cpu", (2,))
+            for block in policy.network.blocks:
+                fully_shard(block, mesh=mesh)
+            fully_shard(policy.network, mesh=mesh)
+        return GRPOTrainer(config, policy, BrightnessSource(), brightness_reward, resume=resume,
+                           accelerator=accelerator)
+
+    def record(run, name):
+        full = full_trainable_state(run.policy.module)
+        if accelerator.is_main_process:
+            np.savez(f"{out}/{name}.npz", **{k: v.numpy() for k, v in full.items()})
+            with open(f"{out}/{name}.json", "w") as handle:
+                json.dump(run.tracker.history, handle)
+
+    for engine in ("ddp", "fsdp"):
+        if phase == "first":
+            run = trainer(engine, f"{engine}_full")
+            run.train()
+            record(run, f"{engine}_full")
+            if engine == "fsdp":
+                local = run.parameters[0]
+                assert local.to_local().numel() < local.numel(), "expected sharded parameters"
+            trainer(engine, f"{engine}_cut").train(until_step=3)
+        else:
+            run = trainer(engine, f"{engine}_cut", resume=f"{out}/{engine}_cut")
+            assert run.step == 2, run.step
+            run.train()
+            record(run, f"{engine}_resumed")
+    if phase == "first" and accelerator.is_main_process:
+        os.kill(os.getpid(), signal.SIGKILL)  # killed after step 3 of the last run: its newest checkpoint is 2
+    """
+)
+
+
+def launch(tmp_path, script: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+           "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true"}
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--multi_gpu",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "--main_process_port", str(free_port()), str(tmp_path / script), str(tmp_path), *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=400, check=False)
+
+
+def test_ddp_and_fsdp_runs_killed_and_resumed_continue_exactly(tmp_path):
+    """Two gloo processes, DDP (accelerate's wrapper) and FSDP2 (``fully_shard`` by the caller): every rank
+    saves its shards, a run killed after step 3 resumes from checkpoint 2 and matches an uninterrupted
+    run step for step; the consolidated policy export loads as a plain tiny policy."""
+    from diffrl.policies.tiny import TinyPolicy
+
+    (tmp_path / "engines.py").write_text(ENGINE_WORKER)
+    killed = launch(tmp_path, "engines.py", "first")
+    assert killed.returncode != 0 and (tmp_path / "fsdp_full.npz").is_file(), killed.stderr[-3000:]
+    resumed = launch(tmp_path, "engines.py", "resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    for engine in ("ddp", "fsdp"):
+        full, again = np.load(tmp_path / f"{engine}_full.npz"), np.load(tmp_path / f"{engine}_resumed.npz")
+        assert set(full) == set(again) and len(full) > 10
+        for key in full:
+            np.testing.assert_allclose(again[key], full[key], rtol=0, atol=1e-6, err_msg=f"{engine} {key}")
+        expected = json.loads((tmp_path / f"{engine}_full.json").read_text())
+        history = json.loads((tmp_path / f"{engine}_resumed.json").read_text())
+        assert [row["step"] for row in history] == [1, 2, 3, 4]
+        for want, got in zip(expected[2:], history[2:]):
+            got = {k: v for k, v in got.items() if not k.startswith("time/")}
+            assert got == pytest.approx({k: v for k, v in want.items() if not k.startswith("time/")}, rel=1e-6)
+        checkpoint = tmp_path / f"{engine}_cut" / "checkpoint-000004"
+        assert {p.name for p in (checkpoint / "state").glob("*.distcp")} == {"__0_0.distcp", "__1_0.distcp"}
+        exported = TinyPolicy.from_pretrained(checkpoint / "policy").network.state_dict()
+        for key in full:
+            np.testing.assert_array_equal(exported[key].numpy(), full[key], err_msg=f"{engine} export {key}")

@@ -1,4 +1,4 @@
-"""``python -m videorlvr.envs {demo,export,score}`` (see :mod:`videorlvr.envs.cli`)."""
+"""``python -m videorlvr.envs {demo,export,score,overlay}`` (see :mod:`videorlvr.envs.cli`)."""
 
 from videorlvr.envs.cli import main
 

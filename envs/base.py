@@ -111,9 +111,10 @@ class VideoReasoningEnv(gym.Env):
             raise RuntimeError("call reset() before step()")
         video = as_video(action, self.height, self.width)
         verdict = self.task.verify(self.puzzle, video)
-        self.last_verdict, self._scored_frames = verdict, len(video)
         if self.render_mode == "rgb_array_list":
+            self._collect_overlay()  # a previous step not rendered yet keeps its frames
             self._last_video = video
+        self.last_verdict, self._scored_frames = verdict, len(video)
         reward = float(verdict.success) if self.reward_mode == "success" else verdict.reward
         info = self._info() | {
             "success": verdict.success,
@@ -141,12 +142,16 @@ class VideoReasoningEnv(gym.Env):
                 return self._first_frame.copy()
             return draw_verdict(self._first_frame, self.puzzle, self.last_verdict, self._scored_frames)
         if self.render_mode == "rgb_array_list":
-            if self._last_video is not None:
-                self._pending_frames = list(verdict_video(self._last_video, self.puzzle, self.last_verdict))
-                self._last_video = None
+            self._collect_overlay()
             frames, self._pending_frames = self._pending_frames, []
             return frames
         return None
+
+    def _collect_overlay(self) -> None:
+        """Draw the last scored video's verdict on its frames and queue them for ``render``."""
+        if self._last_video is not None:
+            self._pending_frames += list(verdict_video(self._last_video, self.puzzle, self.last_verdict))
+            self._last_video = None
 
     def _observation(self) -> dict[str, Any]:
         return {"frame": self._first_frame.copy(), "prompt": self.task.prompt(self.puzzle)}

@@ -240,6 +240,9 @@ def test_rgb_array_list_renders_the_scored_video_with_its_verdict(env_id):
     frames = environment.render()
     assert len(frames) == T and all(frame.shape == (H, W, 3) for frame in frames)
     assert not np.array_equal(frames[-1], video[-1])  # the verdict is drawn on them
+    environment.reset(seed=5)
+    environment.step(video[::-1].copy())
+    assert len(environment.render()) == 1 + T  # the first frame after reset, then the scored video
 
 
 def test_action_space_is_a_cheap_video_space(env_id):

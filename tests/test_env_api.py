@@ -11,6 +11,7 @@ import inspect
 import json
 import pickle
 import time
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
@@ -72,6 +73,14 @@ def success_env(env_id):
 
 def test_check_env_passes(env_id):
     check_env(gym.make(env_id, difficulty="easy", height=128, width=224, num_frames=T).unwrapped)
+
+
+def test_the_passive_checker_has_nothing_to_say(env_id):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        environment = gym.make(env_id, difficulty="easy", height=128, width=224, num_frames=T)
+        environment.reset(seed=0)
+        environment.step(environment.action_space.sample())  # noise: a valid answer that fails
 
 
 def test_reset_gives_first_frame_printable_prompt_and_json_puzzle(env, task_name):

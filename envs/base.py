@@ -37,9 +37,10 @@ class VideoReasoningEnv(gym.Env):
 
     Rendering: ``render_mode="rgb_array"`` returns the first frame after ``reset`` and, after ``step``,
     a picture of the verdict (the trajectory the verifier read drawn over the board, the first illegal
-    transition in red, success or the reason as text). ``"rgb_array_list"`` returns, after ``step``, that
-    overlay on every frame of the scored video (then clears it, as Gymnasium's render collection does),
-    so ``RecordVideo`` records the answer with its verdict.
+    transition in red, success or the reason as text), so ``RecordVideo`` records the first frame and the
+    verdict. ``"rgb_array_list"`` returns the frames since the last call: the first frame after ``reset``,
+    and that overlay on every frame of the scored video after ``step`` (see
+    :class:`videorlvr.envs.recording.RecordVerdictVideo` to write them as mp4s).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": list(RENDER_MODES), "render_fps": DEFAULT_FPS}

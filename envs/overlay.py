@@ -2,7 +2,7 @@
 
 :func:`draw_verdict` draws one picture over the board (the env's ``render()`` after ``step``);
 :func:`verdict_video` draws it over every frame of the scored video (``render_mode="rgb_array_list"``,
-``RecordVideo``, TensorBoard's ``add_video``, ``python -m videorlvr.envs overlay``).
+``RecordVerdictVideo``, training logs via :func:`scored_overlay`, ``python -m videorlvr.envs overlay``).
 
 What is drawn comes from the :class:`~videorlvr.envs.types.Verdict`: ``trace`` (per frame, the cells
 read: the agent or player, or FlowFree's filled cells; None where a frame was unreadable),

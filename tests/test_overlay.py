@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -16,6 +17,7 @@ from videorlvr.envs.overlay import (
     scored_overlay,
     verdict_video,
 )
+from videorlvr.envs.recording import RecordVerdictVideo
 from videorlvr.envs.types import Verdict
 from videorlvr.envs.video import read_video, write_video
 
@@ -93,6 +95,20 @@ def test_scored_overlay_verifies_and_draws_for_training_logs(maze):
     overlay, verdict = scored_overlay("maze", maze, video.astype(np.float32) / 255.0)
     assert verdict.success and overlay.shape == video.shape
     assert _near(overlay[-1, :40], LEGAL_RGB).any()
+
+
+def test_record_verdict_video_writes_each_answer_with_its_verdict(tmp_path):
+    env = RecordVerdictVideo(
+        gym.make("VideoMaze-v0", difficulty="easy", height=H, width=W, num_frames=T, render_mode="rgb_array_list"),
+        tmp_path, episode_trigger=lambda episode: episode != 1,
+    )  # fmt: skip
+    for seed in range(3):
+        env.reset(seed=seed)
+        env.step(env.unwrapped.solution_video())
+    assert [p.name for p in env.paths] == ["verdict-episode-0.mp4", "verdict-episode-2.mp4"]
+    assert read_video(env.paths[0]).shape == (T, H, W, 3)
+    with pytest.raises(ValueError, match="rgb_array_list"):
+        RecordVerdictVideo(gym.make("VideoMaze-v0", render_mode="rgb_array"), tmp_path)
 
 
 def test_overlay_command_writes_an_mp4_and_a_png(tmp_path, capsys):

@@ -176,6 +176,9 @@ def run_demo(args: argparse.Namespace) -> int:
     """Render first frames and oracle mp4s, score them and a reversed copy, write overlays, print a table."""
     from videorlvr.envs.overlay import verdict_video
 
+    for task_name in args.tasks:  # what env construction checks: kwargs known, enough frames for the preset
+        get_task(task_name).validate(args.difficulty, args.height, args.width, args.num_frames,
+                                     **args.task_kwargs.get(task_name, {}))  # fmt: skip
     jobs = [(task, seed) for task in args.tasks for seed in args.seeds]
     rows = []
     for task_name, seed in progress_bar(jobs, desc="demo", unit="puzzle", disable=args.quiet):

@@ -84,6 +84,11 @@ def test_demo_takes_a_list_of_seeds_like_sample(tmp_path):
     assert (tmp_path / "maze" / f"maze_easy_{puzzle['seed']}_oracle.mp4").is_file()
 
 
+def test_demo_rejects_settings_an_env_would_reject(capsys):
+    assert envs_main(["demo", "--tasks", "sokoban", "--difficulty", "hard", "--num-frames", "17"]) == 2
+    assert "frames" in capsys.readouterr().err
+
+
 def test_progress_prints_whole_lines_when_not_on_a_terminal():
     stream = io.StringIO()
     for _ in progress_bar(range(5), desc="score", unit="video", stream=stream, log_interval=0):

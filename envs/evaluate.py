@@ -164,7 +164,7 @@ class EvaluationReport:
         for result in errors[:max_errors]:
             lines.append(f"row {result.row} ({result.task or '?'}): {result.error}")
         if len(errors) > max_errors:
-            lines.append(f"... and {len(errors) - max_errors} more rows not scored (see the rows CSV)")
+            lines.append(f"... and {len(errors) - max_errors} more rows not scored (all are in {RESULT_FILES['rows']})")
         return "\n".join(lines)
 
 

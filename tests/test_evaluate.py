@@ -171,7 +171,7 @@ def test_bad_rows_and_videos_are_reported_and_the_run_continues(dataset, tmp_pat
     assert report.overall.rows == 12 and report.overall.errors == 11
     assert report.overall.success_rate == pytest.approx(1 / 12)
     assert "unknown" not in report.per_task or report.per_task["unknown"].errors >= 1
-    assert "more rows not scored" in report.format()
+    assert "more rows not scored (all are in eval_rows.csv)" in report.format()
 
 
 def test_a_video_of_another_size_is_fitted_like_the_env_does(dataset, tmp_path):

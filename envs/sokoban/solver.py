@@ -184,7 +184,8 @@ class Solver:
                     stances.setdefault(box - step, []).append((box, step))
             wanted = sum(1 << cell for cell in stances)
             while wanted:
-                for cell in cells_of(layer & wanted):
+                found = layer & wanted
+                for cell in cells_of(found) if found else ():
                     for box, step in stances[cell]:
                         moved = box + step
                         next_boxes = box_mask ^ (1 << box) ^ (1 << moved)

@@ -1,11 +1,11 @@
 """The perception half of the Sokoban verifier: video -> one board state per frame -> :func:`rules.judge`.
 
 Each frame's board is located (:func:`videorlvr.envs.board.locate_board`) and every pixel of it is
-area-averaged into a few blocks per cell (:func:`videorlvr.envs.footprint.read_blocks`). Every cell is
+area-averaged into a few blocks per cell (:func:`read_cells`). Every cell is
 compared with the renderer's own drawing of it empty, holding a box and holding the player; the
 closest drawing is what the cell shows. A frame is *readable* only if that reading explains every
-cell (no block off by more than ``CELL_TOLERANCE``, and the runner-up drawing at least
-``MIN_SEPARATION`` of the gap between its drawings worse) and shows one player and the puzzle's number of
+cell (no block off by more than ``CELL_TOLERANCE``, the runner-up drawing worse by at least
+``MIN_SEPARATION`` of the gap between the two) and shows one player and the puzzle's number of
 boxes; an unreadable frame ends the legal prefix like an illegal move (see :mod:`.rules`). So walls
 and targets are checked in every frame (an erased wall or moved target is a cell no drawing
 explains), and nothing between cells — a half-drawn or ghosted object, pixels copied at a few points

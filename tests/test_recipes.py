@@ -72,12 +72,36 @@ def test_published_runs_use_the_published_settings(name, roots):
     assert (grpo.kl_coefficient, grpo.sde_coefficient, grpo.sde_cutoff_ratio) == (0.04, 0.3, 0.5)
     assert (grpo.ppo_clip, list(grpo.cfg_range)) == (0.2, [0.6, 1.4])
     assert (config.optim.learning_rate, config.optim.micro_batch_size) == (5e-6, 2)
+    assert config.run.mixed_precision == "bf16"
+    assert policy.options["dtype"] == "bfloat16" and policy.options["master_dtype"] == "float32"
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_full_finetune_recipes_train_float32_master_weights(name, roots, tmp_path_factory):
+    """The recipe's own policy section (sizes and model folder swapped for the tiny Wan) builds a policy
+    whose trained weights are float32 while the frozen reference keeps the bf16 storage dtype."""
+    import torch
+    from wan_tiny import save_tiny_wan
+
+    from diffrl.config import load_config
+    from diffrl.policies.wan import build_wan_policy
+
+    root = tmp_path_factory.getbasetemp() / "tiny_wan_recipes"
+    if not root.is_dir():
+        save_tiny_wan(root)
+    policy = load_config(RECIPES / f"{name}.yaml").policy
+    policy.pretrained, policy.checkpoint, policy.height, policy.width, policy.num_frames = str(root), None, 64, 64, 9
+    policy.options = {**policy.options, "max_sequence_length": 16, "load_text_encoder": False}
+    built = build_wan_policy(policy, "cpu")
+    assert {p.dtype for p in built.trainable_parameters()} == {torch.float32}
+    assert len(built.trainable_parameters()) == len(list(built.module.parameters()))
+    assert built._reference_model.blocks[0].attn1.to_q.weight.dtype == torch.bfloat16
 
 
 def test_recipes_name_every_section_of_the_contract_and_nothing_else():
     for path in YAMLS:
         raw = yaml.safe_load(path.read_text())
-        assert set(raw) <= {"run", "policy", "data", "reward", "grpo", "optim", "sft"}, path.name
+        assert set(raw) <= {"run", "policy", "data", "reward", "grpo", "optim", "sft", "eval"}, path.name
 
 
 @pytest.mark.parametrize("path", LAUNCHERS, ids=lambda p: p.name)
@@ -157,7 +181,7 @@ def test_exported_training_csv_feeds_the_trainers_csv_source(tmp_path):
     from diffrl.data import CsvPromptSource
     from videorlvr.envs.export import export_dataset, read_metadata
 
-    export_dataset(tmp_path, tasks=["maze"], train_count=2, test_count=0, height=240, width=416, num_frames=17,
+    export_dataset(tmp_path, tasks=["maze"], train_count=2, test_count=0, height=240, width=416, num_frames=21,
                    progress=False)  # fmt: skip
     csv_path = tmp_path / "train" / "metadata_maze_only.csv"
     rows = read_metadata(csv_path)
@@ -178,7 +202,8 @@ def test_inference_script_answers_every_test_row_and_the_answers_can_be_scored(t
 
     monkeypatch.setenv("OUTPUT_ROOT", str(tmp_path / "out"))
     export_dataset(tmp_path / "data", tasks=["maze"], train_count=0, test_count=2, height=48, width=48,
-                   num_frames=7, task_kwargs={"maze": {"size": [4, 4]}}, progress=False)  # fmt: skip
+                   num_frames=7, difficulties=("easy",), task_kwargs={"maze": {"size": [4, 4], "path_length": [2, 5]}},
+                   progress=False)  # fmt: skip  (the tiny recipe's mazes: short enough for 7 frames)
     spec = importlib.util.spec_from_file_location("inference_test", RECIPES / "inference_test.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)

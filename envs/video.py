@@ -9,8 +9,8 @@ the scorer both use it, so a correct answer at another resolution or aspect rati
 720x1280 scored on 480x832 puzzles) scores the same through ``env.step`` and through ``score``.
 
 **Bounded decoding** (:func:`read_video`): frames are decoded one at a time and each is fitted to the
-target size as it arrives, so scoring a file needs memory for the fitted video plus one decoded frame,
-whatever the file's resolution; frame count and frame size are capped (:data:`MAX_FRAMES`,
+target size as it arrives, so scoring a file needs memory for the fitted video plus the decoder's few
+reference frames, never the whole file at its own resolution; frame count and frame size are capped (:data:`MAX_FRAMES`,
 :data:`MAX_FRAME_PIXELS`) with an error naming the limit.
 """
 
@@ -25,6 +25,7 @@ import av
 import cv2
 import numpy as np
 
+from videorlvr.envs.board import BACKGROUND_RGB as LETTERBOX_RGB  # bars the colour of the renderers' margin
 from videorlvr.envs.files import atomic_path
 
 DEFAULT_FPS = 16
@@ -35,7 +36,6 @@ MAX_FRAMES = 1024  # 1.2 GB of uint8 at 480x832: far beyond any video model's cl
 MAX_FRAME_PIXELS = 4096 * 4096  # one decoded frame: 50 MB of RGB (4K UHD is 8.3 Mpx)
 MAX_DECODED_BYTES = 2**30  # a whole video decoded without a target size
 DECODE_THREADS = 4  # frame threads each hold decoded frames: a fixed count, not one per core
-LETTERBOX_RGB = (0, 0, 0)  # the renderers' background (envs.board.BACKGROUND_RGB)
 
 VideoLike = Any  # np.ndarray | torch.Tensor | str | os.PathLike
 
@@ -169,7 +169,7 @@ def read_video(
     """Decode a video file to uint8 ``(T, H, W, 3)`` RGB, frame by frame.
 
     With ``height``/``width`` each frame is fitted to that size (:func:`fit_frame`) as soon as it is
-    decoded, so memory is the fitted video plus one decoded frame. Without them the decoded video may
+    decoded, so memory is the fitted video plus the decoder's reference frames. Without them the decoded video may
     take at most :data:`MAX_DECODED_BYTES`. More than ``max_frames`` frames, or a frame of more than
     ``max_frame_pixels`` pixels, is a ValueError naming the limit.
     """

@@ -71,7 +71,7 @@ class VideoReasoningEnv(gym.Env):
             raise ValueError(f"height x width must be at most {MAX_FRAME_PIXELS} pixels, got {height}x{width}")
         if not 2 <= num_frames <= MAX_FRAMES:
             raise ValueError(f"num_frames must be in [2, {MAX_FRAMES}], got {num_frames}")
-        self.task.validate(difficulty, int(height), int(width), int(num_frames), **puzzle_kwargs)
+        self._validate_task(difficulty, int(height), int(width), int(num_frames), **puzzle_kwargs)
         self.difficulty = difficulty
         self.height, self.width, self.num_frames = int(height), int(width), int(num_frames)
         self.reward_mode = reward_mode
@@ -90,6 +90,10 @@ class VideoReasoningEnv(gym.Env):
         self._last_video: np.ndarray | None = None  # kept only for render_mode="rgb_array_list"
         self._scored_frames = 0
         self._pending_frames: list[np.ndarray] = []
+
+    def _validate_task(self, difficulty: str, height: int, width: int, num_frames: int, **kwargs: Any) -> None:
+        """The task's own checks of its kwargs, board size and frame count (a mode may relax the frames)."""
+        self.task.validate(difficulty, height, width, num_frames, **kwargs)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)

@@ -1,0 +1,115 @@
+"""Follow mode through Gymnasium: the oracle follow video (with blocked moves) succeeds; walking
+through a blocked move or skipping a move fails at that move; diverging later scores higher."""
+
+from __future__ import annotations
+
+import itertools
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from videorlvr.envs.follow import merge_repeats
+from videorlvr.envs.follow_env import follow_schedule
+
+SIZE = {"height": 240, "width": 416, "num_frames": 33}
+
+
+def _env(env_id: str, **kwargs):
+    return gym.make(env_id, mode="follow", difficulty="easy", **SIZE, **kwargs)
+
+
+def _maze_with_a_blocked_move():
+    env = _env("VideoMaze-v0")
+    for seed in range(50):
+        env.reset(seed=seed)
+        expected = env.unwrapped._expected
+        if any(a == b for a, b in itertools.pairwise(expected)):
+            return env
+    raise AssertionError("no maze episode among 50 seeds drew a blocked move")
+
+
+@pytest.mark.parametrize("env_id", ["VideoMaze-v0", "VideoSokoban-v0"])
+def test_oracle_follow_video_succeeds_and_env_checks(env_id: str) -> None:
+    env = _env(env_id)
+    check_env(env.unwrapped, skip_render_check=True)
+    _, info = env.reset(seed=7)
+    assert len(info["moves"]) == 8 and set(info["moves"]) <= set("udlr")
+    assert info["moves"] in env.unwrapped._observation()["prompt"] or "down" in env.unwrapped._observation()["prompt"]
+    _, reward, terminated, _, info = env.step(env.unwrapped.solution_video())
+    assert (reward, terminated, info["success"]) == (1.0, True, True), info["reason"]
+
+
+def test_maze_oracle_with_blocked_moves_succeeds() -> None:
+    env = _maze_with_a_blocked_move()
+    _, reward, _, _, info = env.step(env.unwrapped.solution_video())
+    assert info["success"] and reward == 1.0
+
+
+def _maze_video(env, cells) -> np.ndarray:
+    from videorlvr.envs.maze.render import render_agent_path
+
+    return render_agent_path(env.unwrapped.puzzle, SIZE["height"], SIZE["width"], np.asarray(cells, float) + 0.5)
+
+
+def test_walking_through_a_blocked_move_fails_at_that_move() -> None:
+    env = _maze_with_a_blocked_move()
+    expected, moves = env.unwrapped._expected, env.unwrapped.moves
+    bump = next(i for i, (a, b) in enumerate(itertools.pairwise(expected)) if a == b)
+    step = {"u": (-1, 0), "d": (1, 0), "l": (0, -1), "r": (0, 1)}[moves[bump]]
+    through = (expected[bump][0] + step[0], expected[bump][1] + step[1])
+    puzzle = env.unwrapped.puzzle
+    if not puzzle.in_grid(through):
+        pytest.skip("the blocked move leaves the maze: nothing to walk through")
+    cells = list(expected[: bump + 1]) + [through] * (SIZE["num_frames"] - bump - 1)
+    _, _, _, _, info = env.step(_maze_video(env, cells))
+    assert not info["success"] and "diverges from the moves" in info["reason"]
+
+
+def test_skipping_a_move_fails() -> None:
+    env = _env("VideoMaze-v0")
+    env.reset(seed=11)
+    target = merge_repeats(env.unwrapped._expected)
+    skipped = target[:2] + target[3:]
+    cells = skipped + [target[-1]] * (SIZE["num_frames"] - len(skipped))
+    _, _, _, _, info = env.step(_maze_video(env, cells))
+    # Frame 2 shows move 3's state; if that equals move 1's (the agent stepped back), it reads as a
+    # pause and the divergence shows one frame later.
+    assert not info["success"] and "diverges from the moves after move 1 of" in info["reason"]
+
+
+def test_reward_rises_with_the_index_of_the_first_divergence() -> None:
+    env = _env("VideoMaze-v0", follow_moves=10)
+    env.reset(seed=5)
+    target = merge_repeats(env.unwrapped._expected)
+    off = next(cell for cell in np.ndindex(5, 5) if cell not in target)
+    rewards = []
+    for j in range(1, len(target)):
+        cells = target[:j] + [off] * (SIZE["num_frames"] - j)
+        rewards.append(env.step(_maze_video(env, cells))[1])
+    assert rewards == sorted(rewards) and rewards[-1] < 1.0 and len(set(rewards)) == len(rewards)
+
+
+def test_moves_can_be_posed_and_are_validated() -> None:
+    env = _env("VideoMaze-v0")
+    _, info = env.reset(seed=1, options={"moves": "rrll"})
+    assert info["moves"] == "rrll"
+    with pytest.raises(ValueError, match="moves must be"):
+        env.reset(seed=1, options={"moves": "rx"})
+    with pytest.raises(ValueError, match="frames"):
+        env.reset(seed=1, options={"moves": "r" * 40})
+    with pytest.raises(ValueError, match="available for"):
+        gym.make("VideoFlowFree-v0", mode="follow")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        gym.make("VideoMaze-v0", mode="dream")
+    with pytest.raises(ValueError, match="follow_moves"):
+        _env("VideoMaze-v0", follow_moves=0)
+
+
+def test_follow_schedule_moves_at_most_once_per_frame() -> None:
+    schedule = follow_schedule(8, 33)
+    assert schedule[0] == 0 and schedule[-2:] == [8, 8] and schedule[-3] == 7
+    assert all(0 <= b - a <= 1 for a, b in itertools.pairwise(schedule))
+    with pytest.raises(ValueError, match="cannot show"):
+        follow_schedule(32, 33)

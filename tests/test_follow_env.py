@@ -11,7 +11,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from videorlvr.envs.follow import merge_repeats
-from videorlvr.envs.follow_env import follow_schedule
+from videorlvr.envs.follow_env import MOVE_WORDS, follow_schedule
 
 SIZE = {"height": 240, "width": 416, "num_frames": 33}
 
@@ -36,7 +36,8 @@ def test_oracle_follow_video_succeeds_and_env_checks(env_id: str) -> None:
     check_env(env.unwrapped, skip_render_check=True)
     _, info = env.reset(seed=7)
     assert len(info["moves"]) == 8 and set(info["moves"]) <= set("udlr")
-    assert info["moves"] in env.unwrapped._observation()["prompt"] or "down" in env.unwrapped._observation()["prompt"]
+    words = ", ".join(MOVE_WORDS[m] for m in info["moves"])
+    assert words in env.unwrapped._observation()["prompt"]
     _, reward, terminated, _, info = env.step(env.unwrapped.solution_video())
     assert (reward, terminated, info["success"]) == (1.0, True, True), info["reason"]
 
@@ -113,3 +114,25 @@ def test_follow_schedule_moves_at_most_once_per_frame() -> None:
     assert all(0 <= b - a <= 1 for a, b in itertools.pairwise(schedule))
     with pytest.raises(ValueError, match="cannot show"):
         follow_schedule(32, 33)
+
+
+def test_follow_dataset_export_rescores_from_its_mp4s(tmp_path) -> None:
+    import json
+
+    from videorlvr.envs.export import read_metadata
+    from videorlvr.envs.follow_export import FOLLOW_COLUMNS, export_follow_dataset
+
+    csv_path = export_follow_dataset(tmp_path, count=2, difficulty="easy", progress=False, **SIZE)
+    rows = read_metadata(csv_path)
+    assert len(rows) == 4 and set(rows[0]) == set(FOLLOW_COLUMNS)
+    for row in rows:
+        env = gym.make(f"Video{'Maze' if row['task_type'] == 'maze' else 'Sokoban'}-v0", mode="follow",
+                       difficulty="easy", **SIZE)
+        _, info = env.reset(options={"puzzle": json.loads(row["puzzle"]), "moves": row["moves"]})
+        assert info["moves"] == row["moves"]
+        assert ", ".join(MOVE_WORDS[m] for m in row["moves"]) in row["prompt"]
+        _, _, _, _, info = env.step(str(csv_path.parent / row["video"]))
+        assert info["success"], info["reason"]
+    mtimes = [p.stat().st_mtime_ns for p in sorted(csv_path.parent.rglob("*.mp4"))]
+    export_follow_dataset(tmp_path, count=2, difficulty="easy", progress=False, **SIZE)  # resumes: no rewrite
+    assert mtimes == [p.stat().st_mtime_ns for p in sorted(csv_path.parent.rglob("*.mp4"))]

@@ -27,7 +27,7 @@ SMALL_ROOM_FLOOR_SHARE = (0.65, 0.9)  # ... for interiors of at most SMALL_ROOM 
 SMALL_ROOM = 20  # floor leaves too little space for a non-trivial level
 TURN_PROBABILITY = 0.35  # the carving walk changes direction this often
 ROOM_ATTEMPTS = 200  # default bound on rooms tried per generate() call
-SOLVER_NODE_BUDGET = 20_000  # pushes expanded by the solver before a level is given up on
+SOLVER_NODE_BUDGET = 20_000  # search nodes (box set, player cell) expanded before a level is given up on
 
 # --- Rendering: RGB colours (saturated, none pure white/black) and shapes as a share of a cell --------
 WALL_RGB = (110, 70, 40)

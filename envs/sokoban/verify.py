@@ -43,14 +43,14 @@ class Reading:
 
 
 @functools.lru_cache(maxsize=64)
-def _split(height: int, width: int, block_rows: int, block_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Whole-pixel block boundaries of a ``height x width`` area split as evenly as possible into
-    ``block_rows x block_cols`` blocks, and each block's area: ys (block_rows+1, 1), xs (block_cols+1,),
-    float32 (block_rows, block_cols, 1)."""
+def _split(height: int, width: int, block_rows: int, block_cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """A ``height x width`` area split as evenly as possible into ``block_rows x block_cols`` blocks of
+    whole pixels: the flat indices of the block corners in its integral image, ((block_rows+1) *
+    (block_cols+1),), and each block's area, float32 (block_rows, block_cols, 1)."""
     ys = np.rint(np.linspace(0, height, block_rows + 1)).astype(np.intp)
     xs = np.rint(np.linspace(0, width, block_cols + 1)).astype(np.intp)
     areas = np.maximum(np.outer(np.diff(ys), np.diff(xs)), 1).astype(np.float32)[..., None]
-    return ys[:, None], xs, areas
+    return (ys[:, None] * (width + 1) + xs[None, :]).ravel(), areas
 
 
 def read_cells(video: np.ndarray, geometry: BoardGeometry, bounds: FrameBounds, sub: int) -> np.ndarray:
@@ -67,8 +67,9 @@ def read_cells(video: np.ndarray, geometry: BoardGeometry, bounds: FrameBounds, 
     corners = np.empty((frames, block_rows + 1, block_cols + 1, 3), dtype=np.int32)
     areas = np.empty((frames, block_rows, block_cols, 1), dtype=np.float32)
     for index, (top, bottom, left, right) in enumerate(boxes.tolist()):
-        ys, xs, areas[index] = _split(bottom - top, right - left, block_rows, block_cols)
-        corners[index] = cv2.integral(video[index, top:bottom, left:right])[ys, xs]
+        corner_index, areas[index] = _split(bottom - top, right - left, block_rows, block_cols)
+        integral = cv2.integral(video[index, top:bottom, left:right]).reshape(-1, 3)
+        np.take(integral, corner_index, axis=0, out=corners[index].reshape(-1, 3))
     sums = corners[:, 1:, 1:] - corners[:, :-1, 1:]
     sums -= corners[:, 1:, :-1]
     sums += corners[:, :-1, :-1]
@@ -114,11 +115,13 @@ def _residuals(observed: np.ndarray, expected: np.ndarray, rows: int, cols: int,
 
 
 def _read(observed: np.ndarray, drawn: np.ndarray, rows: int, cols: int, sub: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each cell's closest content, int (F, cells), and the residuals of every content sorted, float
-    (F, 3, cells): [:, 0] the closest, [:, 1] the runner-up."""
-    residuals = np.stack([_residuals(observed, blocks, rows, cols, sub) for blocks in drawn], axis=1)
-    residuals = residuals.reshape(len(observed), len(drawn), rows * cols)
-    return residuals.argmin(axis=1), np.sort(residuals, axis=1)
+    """Each cell's closest content, int (F, cells), and the residuals of its closest and runner-up
+    drawings, float (F, 2, cells)."""
+    empty, box, player = (_residuals(observed, blocks, rows, cols, sub).reshape(len(observed), -1) for blocks in drawn)
+    best = np.minimum(np.minimum(empty, box), player)
+    runner_up = np.maximum(np.maximum(np.minimum(empty, box), np.minimum(box, player)), np.minimum(empty, player))
+    content = np.where(empty == best, EMPTY, np.where(box == best, BOX, PLAYER))
+    return content, np.stack([best, runner_up], axis=1)
 
 
 def _refit(observed: np.ndarray, drawn: np.ndarray, content: np.ndarray, rows: int, cols: int, sub: int) -> np.ndarray:

@@ -117,6 +117,14 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=0, help="render in this many processes (0: in-process)"
     )
+    parser.add_argument(
+        "--hf", action="store_true",
+        help='also write the Hugging Face layout under DATA_ROOT/hf (needs pip install "videorlvr[hf]")',
+    )  # fmt: skip
+    parser.add_argument(
+        "--follow-count", type=int, default=0,
+        help="also export this many follow-mode episodes per task (maze, sokoban) under DATA_ROOT/follow",
+    )  # fmt: skip
     add_quiet_argument(parser)
 
 
@@ -128,6 +136,20 @@ def run_export(args: argparse.Namespace) -> int:
         test_seed_start=args.test_seed_start, num_workers=args.workers, progress=not args.quiet,
     )  # fmt: skip
     print(summary.format())
+    if args.follow_count:
+        from videorlvr.envs.follow_env import FOLLOW_TASKS
+        from videorlvr.envs.follow_export import export_follow_dataset
+
+        tasks = [task for task in args.tasks if task in FOLLOW_TASKS]
+        path = export_follow_dataset(
+            args.out, tasks=tasks, count=args.follow_count, difficulty=args.difficulties[0], height=args.height,
+            width=args.width, num_frames=args.num_frames, crf=args.crf, progress=not args.quiet,
+        )  # fmt: skip
+        print(f"follow-mode episodes ({', '.join(tasks)}): {path}")
+    if args.hf:
+        from videorlvr.envs.hf_dataset import write_hf_dataset
+
+        print(f"Hugging Face layout: {write_hf_dataset(args.out)}  (datasets.load_dataset(path) reads it)")
     return 0
 
 

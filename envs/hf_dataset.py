@@ -134,7 +134,13 @@ def write_hf_dataset(data_root: str | os.PathLike) -> Path:
         path = out / "data" / f"{split}-00000-of-00001.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}{TEMP_MARK}")
-        table.to_parquet(str(temp))
+        bars = datasets.is_progress_bar_enabled()
+        datasets.disable_progress_bars()  # one shard per split: a bar per shard is only noise
+        try:
+            table.to_parquet(str(temp))
+        finally:
+            if bars:
+                datasets.enable_progress_bars()
         os.replace(temp, path)
     atomic_write_bytes(out / "README.md", dataset_card(splits).encode())
     return out

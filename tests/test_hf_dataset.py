@@ -19,7 +19,8 @@ from videorlvr.envs.video import read_video
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("data")
-    export_dataset(root, train_count=2, test_count=1, height=120, width=208, num_frames=17, progress=False)
+    export_dataset(root, train_count=2, test_count=1, difficulties=("easy",), height=120, width=208, num_frames=48,
+                   progress=False)
     return root
 
 
@@ -47,10 +48,22 @@ def test_dataset_card_states_fields_sizes_and_license(exported: Path, tmp_path: 
     card = (write_hf_dataset(copy) / "README.md").read_text()
     assert card.startswith("---\nlicense: apache-2.0")
     assert all(f"`{name}`" in card for name in FIELDS)
-    assert "| train | 6 | flowfree 2, maze 2, sokoban 2 | medium |" in card
+    assert "| train | 6 | flowfree 2, maze 2, sokoban 2 | easy |" in card
     assert "120x208" in card
 
 
 def test_missing_export_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="export the dataset first"):
         write_hf_dataset(tmp_path)
+
+
+def test_export_command_writes_the_hf_layout_and_follow_episodes(tmp_path: Path) -> None:
+    from videorlvr.envs.cli import main
+
+    out = tmp_path / "data"
+    assert main(["export", "--out", str(out), "--tasks", "maze", "--train-count", "1", "--test-count", "1",
+                 "--height", "120", "--width", "208", "--num-frames", "17", "--difficulties", "easy",
+                 "--hf", "--follow-count", "1", "--quiet"]) == 0
+    loaded = datasets.load_dataset(str(out / "hf"))
+    assert (len(loaded["train"]), len(loaded["test"])) == (1, 1)
+    assert len(read_metadata(out / "follow" / "metadata_follow.csv")) == 1

@@ -30,6 +30,7 @@ from videorlvr.envs.files import atomic_path
 
 DEFAULT_FPS = 16
 DEFAULT_CRF = 23
+LOSSLESS_BELOW = 240  # px: shorter frame sides below this are written lossless (see write_video)
 MIN_FRAMES = 2
 MIN_SIDE = 8
 MAX_FRAMES = 1024  # 1.2 GB of uint8 at 480x832: far beyond any video model's clip
@@ -221,16 +222,28 @@ def _check_frame_size(width: int, height: int, max_frame_pixels: int, path: Path
 
 
 def write_video(
-    path: str | os.PathLike, video: VideoLike, fps: int = DEFAULT_FPS, crf: int = DEFAULT_CRF
+    path: str | os.PathLike,
+    video: VideoLike,
+    fps: int = DEFAULT_FPS,
+    crf: int = DEFAULT_CRF,
+    lossless: bool | None = None,
 ) -> Path:
-    """Write an H.264 (yuv420p) mp4 atomically: encode to a temp file, then rename into place."""
+    """Write an H.264 mp4 atomically: encode to a temp file, then rename into place.
+
+    Frames whose shorter side is at least ``LOSSLESS_BELOW`` px are written as usual (yuv420p at ``crf``).
+    Smaller frames are written lossless (4:4:4 chroma, crf 0) unless ``lossless=False``: there, 4:2:0
+    chroma and codec blocks span a good part of a cell, and an oracle that passes as an array would
+    fail from its file. So a written video re-scores as it scored in memory.
+    """
     frames = as_video(video)
-    if frames.shape[1] % 2 or frames.shape[2] % 2:
+    lossless = min(frames.shape[1], frames.shape[2]) < LOSSLESS_BELOW if lossless is None else lossless
+    if not lossless and (frames.shape[1] % 2 or frames.shape[2] % 2):
         raise ValueError(f"H.264 yuv420p needs even frame sizes, got {frames.shape[1]}x{frames.shape[2]}")
     path = Path(path)
+    options = {"crf": "0" if lossless else str(crf), "preset": "fast"}
     with atomic_path(path, suffix=".tmp.mp4") as temp, av.open(str(temp), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": "fast"})
-        stream.pix_fmt = "yuv420p"
+        stream = container.add_stream("libx264", rate=fps, options=options)
+        stream.pix_fmt = "yuv444p" if lossless else "yuv420p"
         stream.height, stream.width = frames.shape[1], frames.shape[2]
         for frame in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
@@ -239,6 +252,6 @@ def write_video(
 
 
 def h264_round_trip(video: VideoLike, crf: int = DEFAULT_CRF) -> np.ndarray:
-    """Encode to H.264 and decode again (what a video file does to a video)."""
+    """Encode to lossy H.264 (yuv420p at ``crf``, whatever the size) and decode again: codec damage."""
     with tempfile.TemporaryDirectory() as directory:
-        return read_video(write_video(Path(directory) / "clip.mp4", video, crf=crf))
+        return read_video(write_video(Path(directory) / "clip.mp4", video, crf=crf, lossless=False))

@@ -155,9 +155,9 @@ def test_audio_only_file_has_no_video_stream(tmp_path):
         read_video(path)
 
 
-def test_write_rejects_odd_frame_sizes(tmp_path):
+def test_lossy_write_rejects_odd_frame_sizes(tmp_path):
     with pytest.raises(ValueError, match="even"):
-        write_video(tmp_path / "odd.mp4", _clip(height=33))
+        write_video(tmp_path / "odd.mp4", _clip(height=33), lossless=False)
 
 
 def test_resize_rejects_tiny_targets():

@@ -26,8 +26,9 @@ def prompt(puzzle: Puzzle) -> str:
     """The task in words, as a video model is prompted (it counts only the boxes still to be pushed)."""
     placed = sum(box in puzzle.target_set for box in puzzle.start[1])
     left = puzzle.num_boxes - placed
-    boxes = "the amber box" if left == 1 else f"all {left} amber boxes"
+    boxes = "the amber box onto the red target" if left == 1 else f"all {left} amber boxes onto the red targets"
     if placed:
+        boxes = boxes.replace("the red target", "the free red target")
         boxes += " (one more box already sits" if placed == 1 else f" ({placed} more boxes already sit"
         boxes += " on a target, shown green)"
     return (
@@ -36,7 +37,7 @@ def prompt(puzzle: Puzzle) -> str:
         "cell at a time up, down, left or right, never into a wall. It pushes a box by walking into it: the "
         "box slides one cell ahead of the player into a free cell. Boxes are never pulled, never move on "
         "their own, and only one box is pushed at a time. A box on a target turns green. The player pushes "
-        f"{boxes} onto the red targets, one step per frame, then stays still. The camera is fixed; the walls "
+        f"{boxes}, one step per frame, then stays still. The camera is fixed; the walls "
         "and targets stay exactly as they are."
     )
 

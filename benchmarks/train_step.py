@@ -22,6 +22,7 @@ import torch
 
 from diffrl.config import config_from_dict
 from diffrl.data import PromptItem
+from diffrl.policies import build_policy
 from diffrl.rewards import RewardResult
 from diffrl.sampling import SamplingPlan, rollout, sample_generators
 from diffrl.trainer import GRPOTrainer
@@ -58,7 +59,7 @@ def make_trainer(output: str, cutoff: float, loss_steps: int, group_size: int) -
                  "skip_zero_variance_groups": False},
         "optim": {"learning_rate": 1e-5, "micro_batch_size": group_size},
     })  # fmt: skip
-    return GRPOTrainer(config, prompt_source=GreySource(), reward_fn=brightness)
+    return GRPOTrainer(config, build_policy(config.policy), prompt_source=GreySource(), reward_fn=brightness)
 
 
 def timed(function) -> tuple[float, float]:

@@ -1,18 +1,27 @@
 """VideoFlowFree: join every pair of same-coloured dots with a pipe and fill the board, shown as a video.
 
 Plain functions for batch work: :func:`generate`, :func:`render_first_frame`, :func:`render_solution`,
-:func:`verify`, :func:`prompt`; the rules alone (no pixels) are :func:`judge` over cell-colour states
-(:func:`oracle_states` gives the oracle's) and :func:`judge_moves` over pipes written as ``udlr`` moves;
-:func:`count_solutions` is the exact solver.
+:func:`verify`, :func:`prompt`, :func:`min_frames` (the fewest frames a video of a puzzle needs: one pipe
+cell per frame, then the solved board held) and :func:`validate` (env settings); the rules alone (no
+pixels) are :func:`judge` over cell-colour states (:func:`oracle_states` gives the oracle's) and
+:func:`judge_moves` over pipes written as ``udlr`` moves; :func:`count_solutions` is the exact solver.
 """
 
 from __future__ import annotations
 
 from videorlvr.envs.flowfree.constants import COLOUR_NAMES, ENV_ID, TASK_NAME
-from videorlvr.envs.flowfree.generator import generate
-from videorlvr.envs.flowfree.puzzle import EMPTY, FlowFreePuzzle, growth_schedule, oracle_states
+from videorlvr.envs.flowfree.generator import generate, validate
+from videorlvr.envs.flowfree.puzzle import (
+    EMPTY,
+    FlowFreePuzzle,
+    end_window,
+    frames_needed,
+    growth_schedule,
+    min_frames,
+    oracle_states,
+)
 from videorlvr.envs.flowfree.render import render_first_frame, render_solution, render_states
-from videorlvr.envs.flowfree.rules import growth_limit, judge, judge_moves, states_from_moves
+from videorlvr.envs.flowfree.rules import judge, judge_moves, states_from_moves
 from videorlvr.envs.flowfree.solver import count_solutions, find_solutions
 from videorlvr.envs.flowfree.verify import perceive, verify
 from videorlvr.envs.types import TaskSpec
@@ -45,6 +54,8 @@ TASK = TaskSpec(
     render_solution=render_solution,
     verify=verify,
     prompt=prompt,
+    min_frames=min_frames,
+    validate=validate,
 )
 
 __all__ = [
@@ -53,12 +64,14 @@ __all__ = [
     "FlowFreePuzzle",
     "Puzzle",
     "count_solutions",
+    "end_window",
     "find_solutions",
+    "frames_needed",
     "generate",
-    "growth_limit",
     "growth_schedule",
     "judge",
     "judge_moves",
+    "min_frames",
     "oracle_states",
     "perceive",
     "prompt",
@@ -66,5 +79,6 @@ __all__ = [
     "render_solution",
     "render_states",
     "states_from_moves",
+    "validate",
     "verify",
 ]

@@ -51,18 +51,25 @@ GRID_RGB = (80, 80, 94)  # grid lines between cells
 ENDPOINT_RADIUS = 0.36  # endpoint discs
 STROKE_WIDTH = 0.5  # pipes: thick strokes through the cell centres
 GRID_LINE_WIDTH = 0.05
-HOLD_FRACTION = 0.1  # the oracle holds the solved board for the last 10% of the transitions
 
 # --- Perception -------------------------------------------------------------------------------------
-SAMPLE_RADIUS = 0.1  # 2x2 samples at +-this (cells) around each cell centre, well inside the stroke
+# Every pixel of the board is read, area-averaged into sub x sub blocks per cell: the first of these that
+# divides the cell side in pixels (whole-pixel blocks read several times faster), else the first. With an
+# odd count the centre block lies wholly inside the pipe stroke; with an even one the pipe colour is
+# unmixed from the floor around it.
+SUBDIVISIONS = (3, 4, 5, 6)
+FAST_READ_PX = 32  # ... on cells of at least this many px; smaller cells always get 3 (blur-tolerant) blocks
+MIN_CELL_PX = 9  # cells smaller than this (blocks under 3 px) cannot be read reliably: such frames are rejected
 GAIN_RANGE = 0.3  # the endpoint-calibrated gain per channel stays within 1 +- this
 MIN_MARGIN = 0.2  # a frame is readable only if every cell's colour is at least this unambiguous
+# ... and only if the state read from it explains every block of every cell to within this (in [0, 1]
+# RGB, the largest channel difference): measured on oracle videos, the worst block misses by 0.09 under
+# noise sigma 16, 0.2 under blur sigma 2 and H.264; a missing pipe stroke or a stray one misses by 0.5+.
+EXPLAIN_TOLERANCE = 0.3
 
 # --- Rules ------------------------------------------------------------------------------------------
-GROWTH_SLACK = 4.0  # a transition may fill up to this many times the oracle's mean cells per frame
-MIN_GROWTH = 2  # ... and always at least this many cells
-MAX_GAP_CREDIT = 2  # unreadable frames between two readings earn at most this many frames of growth
-END_FRACTION = 0.1  # the first/last reading must lie in the first/last 10% of the video (>= 2 frames)
+MOVES_PER_FRAME = 1  # pipe cells one transition (frame to next frame) may fill
+END_FRACTION = 0.1  # the last max(2, ceil(10% of T)) frames must all show the solved board
 
 # --- Dense reward weights (see rules.judge) ----------------------------------------------------------
 WEIGHTS: dict[str, float] = {

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from videorlvr.envs.base import VideoReasoningEnv
 from videorlvr.envs.flowfree import TASK
-from videorlvr.envs.flowfree.generator import resolve_settings
 from videorlvr.envs.types import TaskSpec
 
 
@@ -21,14 +20,15 @@ class VideoFlowFreeEnv(VideoReasoningEnv):
     dots never move. Every board has exactly one solution: it is generated from a random cover of the
     grid by pipes that never touch themselves, and kept only if an exact solver (constraint
     propagation + depth-first search, counting to 2 within a node budget) finds no second solution.
-    The oracle draws the pipes one colour after another, spreading the cells evenly over the frames
-    (several per frame when frames are few), and holds the solved board for the last 10% of frames.
+    The oracle draws the pipes one colour after another, one cell per frame or slower (cells spread
+    evenly over the frames), and holds the solved board for the last ``max(2, ceil(T / 10))`` frames.
 
     ## Action Space
     ``Box(0, 255, (num_frames, height, width, 3), uint8)``: the answer video. ``step`` also accepts
     float videos in [0, 1] (as diffusers returns with ``output_type="np"``), torch tensors of either,
-    a path to a video file, another resolution (resized to the env's) and any frame count T >= 2.
-    Anything else raises ``ValueError``/``TypeError``; NaN/inf is rejected.
+    a path to a video file, another resolution (resized to the env's) and any frame count; a video
+    shorter than the puzzle's ``min_frames`` (below) cannot succeed. Anything else raises
+    ``ValueError``/``TypeError``; NaN/inf is rejected.
 
     ## Observation Space
     ``Dict(frame=Box(0, 255, (height, width, 3), uint8), prompt=Text)``: the first frame and the task
@@ -40,35 +40,46 @@ class VideoFlowFreeEnv(VideoReasoningEnv):
     ``reset(options={"puzzle": d})`` restores a stored board from its ``info["puzzle"]`` dict.
 
     ## Rewards
-    The verifier locates the board in every frame, reads a small patch at every cell centre and
-    labels each cell with the nearest of the floor colour and the puzzle's own pipe colours (which
-    colours, and where the dots are, come from the puzzle, not from the video). Frames with an
-    ambiguous cell are skipped; a one-frame blip of a cell is voted away. The rules then judge the
-    sequence of cell-colour states: the first reading shows the puzzle; every dot keeps its colour;
-    a filled cell never changes colour or empties again; each colour only grows as at most two
-    unbranched arms out of its own dots, never touching itself, with no loose cells; one transition
-    fills at most ``max(2, ceil(4 * C / (T - 1)))`` cells per frame it spans (C: cells to fill,
-    T: frames; a gap of unreadable frames earns at most 2 frames), so a jump cut fails while a fast
-    solve between still holds passes. Components, each in [0, 1]:
+    The verifier locates the board in every frame and reads *every* pixel of it, area-averaged into
+    3x3 to 6x6 blocks per cell. Each cell's colour is the nearest of the floor colour and the
+    puzzle's own pipe colours (which colours, and where the dots are, come from the puzzle, not from
+    the video), read at the cell's centre; the state read that way must then *explain* the frame:
+    every block of every cell must look as the renderer draws that state (pipe strokes, joins to
+    same-coloured neighbours, dots, floor and grid lines) to within a tolerance that absorbs
+    compression, noise, mild blur, drift, casts and flicker. A frame that is not explained is
+    unreadable. The rules then judge the frames in order; the *legal prefix* ends at the first frame
+    that is unreadable or breaks a rule (``Verdict.broken_frame``):
 
-    - ``endpoints_preserved``: share of dots that show their colour in every readable frame.
-    - ``no_crossing``: 1.0 if no filled cell ever changes colour or empties, else 0.0.
-    - ``process_valid``: 1.0 if every rule above holds in every reading, else 0.0.
-    - ``fill_rate``: share of the non-dot cells filled in the *judged state*: the last state before
-      the first broken rule (the final state of a legal video).
-    - ``connectivity``: share of colours whose two dots are joined by a 4-connected run of their
-      colour in the judged state.
-    - ``cell_f1``: macro F1 over colours of the judged state's non-dot cells of each colour against
-      the oracle solution.
+    - frame 0 shows the puzzle; every dot keeps its colour in every frame;
+    - a filled cell never changes colour or empties again;
+    - each colour only grows as at most two unbranched arms out of its own dots, never touching
+      itself, with no loose cells;
+    - from one frame to the next at most one cell is filled, so the process is visible: a board with
+      C cells to fill needs ``min_frames`` = the least T with ``T - max(2, ceil(T / 10)) >= C`` frames
+      (easy 5x5: 19, medium 7x7: 42, hard 9x9: 73; see ``videorlvr.envs.flowfree.min_frames``).
+
+    Success: the whole video is legal, has at least ``min_frames`` frames, and its last
+    ``max(2, ceil(T / 10))`` frames show a full board on which every colour joins its dots (with the
+    rules above, the puzzle's unique solution). Components, each in [0, 1]; the first three are read
+    on the *judged state*, the last state of the legal prefix:
+
+    - ``fill_rate``: share of the non-dot cells filled.
+    - ``connectivity``: share of colours whose two dots are joined by a 4-connected run of their colour.
+    - ``cell_f1``: macro F1 over colours of the non-dot cells of each colour against the oracle solution.
+    - ``endpoints_preserved``: ``fill_rate`` times the share of dots that show their colour in every
+      readable frame.
+    - ``no_crossing``: ``fill_rate`` if no readable frame changes or empties a cell filled in the
+      readable frame before it, else 0.
+    - ``process_valid``: ``fill_rate`` times the share of the video's frames inside the legal prefix.
 
     ``reward_mode="dense"``: the weighted mean (weights 0.5, 0.5, 1, 1, 2, 3 in that order), exactly
-    1.0 iff success and at most 0.99 otherwise. Progress counts only along the legal prefix, so a
-    video that breaks a rule never scores above one that stops honestly where the rule broke, and
-    an honest partial solution scores above a video that does nothing (0.25). ``reward_mode="success"``:
-    ``float(success)``. Success: every rule holds, the last readable frame lies in the final 10% of the
-    video and shows a full board on which every colour joins its dots (with the rules above, that is
-    the puzzle's unique solution). ``Verdict.predicted_cells`` / ``oracle_cells`` (from the task's
-    ``verify``) are ``(row * size + col, colour)`` pairs of the non-dot cells, for micro P/R/F1.
+    1.0 iff success and at most 0.99 otherwise. Nothing is credited for the bare puzzle (a video that
+    does nothing scores 0), no term is earned in full by one cell, the oracle cut after k cells (last
+    frame held) scores more with every k, and a video that breaks a rule -- or becomes unreadable --
+    scores at most what its legal prefix, held to the end, scores. ``reward_mode="success"``:
+    ``float(success)``. ``Verdict.predicted_cells`` / ``oracle_cells`` (from the task's ``verify``)
+    are ``(row * size + col, colour)`` pairs of the non-dot cells, for micro P/R/F1;
+    ``Verdict.trace`` holds per frame the filled non-dot cells read (None where unreadable).
 
     ## Episode End
     One step: ``terminated=True``, ``truncated=False``. ``info`` holds ``task`` ("flowfree"),
@@ -83,18 +94,15 @@ class VideoFlowFreeEnv(VideoReasoningEnv):
     node_budget=20000)``. ``size`` (4..12) and ``num_colors`` (2..16, at most size²/3) override the
     preset (another size defaults to ``size - 1`` colours up to 9x9, ``2 * size - 10`` above);
     ``max_attempts`` bounds the covers tried and ``node_budget`` the solver nodes per uniqueness check
-    (running out rejects the board); an impossible request raises ``ValueError``.
-    ``render_mode="rgb_array"`` renders the first frame.
+    (running out rejects the board). Rejected with ``ValueError`` at construction: unknown arguments,
+    an impossible size or colour count, cells under 9 px in the frame, and ``num_frames`` below the
+    board's ``min_frames`` (at 81 frames every preset fits; sizes 10-12 with their default colours
+    need 89, 108 and 129 frames). ``render_mode="rgb_array"`` renders the first frame.
 
     ## Version History
-    - v0: initial version.
+    - v0: initial version; verification reads every pixel, needs every frame explained and at most one
+      pipe cell per frame, and credits progress only along the legal prefix.
     """
 
     task: ClassVar[TaskSpec] = TASK
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        unknown = set(self.puzzle_kwargs) - {"size", "num_colors", "max_attempts", "node_budget"}
-        if unknown:
-            raise TypeError(f"unknown VideoFlowFree-v0 arguments: {sorted(unknown)}")
-        resolve_settings(self.difficulty, self.puzzle_kwargs.get("size"), self.puzzle_kwargs.get("num_colors"))

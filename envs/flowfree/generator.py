@@ -15,9 +15,11 @@ import random
 
 import numpy as np
 
+from videorlvr.envs.board import BoardGeometry
 from videorlvr.envs.flowfree.constants import (
     MAX_ATTEMPTS,
     MAX_SIZE,
+    MIN_CELL_PX,
     MIN_PATH_CELLS,
     MIN_SIZE,
     NODE_BUDGET,
@@ -25,7 +27,7 @@ from videorlvr.envs.flowfree.constants import (
     PRESETS,
     TOTAL_NODE_BUDGET,
 )
-from videorlvr.envs.flowfree.puzzle import FlowFreePuzzle
+from videorlvr.envs.flowfree.puzzle import FlowFreePuzzle, frames_needed
 from videorlvr.envs.flowfree.solver import count_solutions
 from videorlvr.envs.types import Cell
 
@@ -251,3 +253,37 @@ def generate(
         f"themselves, {several} boards had several solutions, {unknown} ran out of solver budget "
         f"(limits: {max_attempts} attempts, {TOTAL_NODE_BUDGET} solver nodes); try another number of colours"
     )
+
+
+SETTINGS = ("size", "num_colors", "max_attempts", "node_budget")  # what generate() takes beyond the preset
+
+
+def validate(difficulty: str, height: int, width: int, num_frames: int, **kwargs: object) -> None:
+    """Raise ValueError unless these env settings can be played and verified.
+
+    Unknown keyword arguments, bad sizes or colour counts, boards whose cells would be smaller than
+    ``MIN_CELL_PX`` px in the frame, and frame counts below :func:`frames_needed` of the board (every
+    board of a size and colour count has the same number of cells to fill) are rejected.
+    """
+    unknown = set(kwargs) - set(SETTINGS)
+    if unknown:
+        raise ValueError(f"unknown VideoFlowFree-v0 arguments {sorted(unknown)}; accepted: {list(SETTINGS)}")
+    try:
+        size, num_colors = resolve_settings(difficulty, kwargs.get("size"), kwargs.get("num_colors"))
+    except TypeError as error:
+        raise ValueError(str(error)) from error
+    for name in ("max_attempts", "node_budget"):
+        value = kwargs.get(name, 1)
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    try:
+        cell = BoardGeometry(size, size, height, width).cell
+    except ValueError:  # not even the 4 px every board needs
+        cell = 0
+    if cell < MIN_CELL_PX:
+        raise ValueError(f"a {size}x{size} board in a {height}x{width} frame would have cells under {MIN_CELL_PX} px; "
+                         f"FlowFree needs at least {MIN_CELL_PX} px per cell (a larger frame or a smaller board)")
+    needed = frames_needed(size * size - 2 * num_colors)
+    if num_frames < needed:
+        raise ValueError(f"{size}x{size} FlowFree boards with {num_colors} colours need at least {needed} frames "
+                         f"(one pipe cell per frame, then the solved board held); got num_frames={num_frames}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from videorlvr.envs.flowfree.constants import HOLD_FRACTION, MAX_SIZE, MIN_SIZE, PALETTE
+from videorlvr.envs.flowfree.constants import END_FRACTION, MAX_SIZE, MIN_SIZE, MOVES_PER_FRAME, PALETTE
 from videorlvr.envs.types import Cell
 
 EMPTY = -1  # label of an empty cell in every colour grid of this package
@@ -121,17 +122,39 @@ class FlowFreePuzzle:
         return cls(seed=seed, difficulty=str(data["difficulty"]), size=size, paths=paths)
 
 
+def end_window(num_frames: int) -> int:
+    """Frames at the end of a T-frame video that must all show the solved board: max(2, ceil(T / 10))."""
+    return max(2, math.ceil(END_FRACTION * num_frames - 1e-9))
+
+
+def frames_needed(fill_cells: int) -> int:
+    """The fewest frames T in which ``fill_cells`` cells can be filled at ``MOVES_PER_FRAME`` per frame
+    from the puzzle in frame 0, with the solved board still left for the last ``end_window(T)`` frames:
+    the least T with ``T - end_window(T) >= ceil(fill_cells / MOVES_PER_FRAME)``."""
+    moves = math.ceil(fill_cells / MOVES_PER_FRAME)
+    frames = moves + 2
+    while frames - end_window(frames) < moves:
+        frames += 1
+    return frames
+
+
+def min_frames(puzzle: FlowFreePuzzle) -> int:
+    """The fewest frames a video of this puzzle needs (:func:`frames_needed` of its cells to fill)."""
+    return frames_needed(puzzle.fill_cells)
+
+
 def growth_schedule(puzzle: FlowFreePuzzle, num_frames: int) -> list[tuple[int, int, Cell, Cell]]:
     """The oracle's drawing plan: ``(frame, colour, a, b)`` for every pipe segment, in drawing order.
 
     Pipes are drawn one colour after another, each from its first endpoint to its second; the cells
-    to fill are spread evenly over frames ``1 .. T-1-hold`` (several per frame when T is small) and the
-    solved board is held for the last ``hold = round(HOLD_FRACTION * (T - 1))`` frames.
+    to fill are spread evenly over frames ``1 .. T - end_window(T)``, so from ``min_frames(puzzle)``
+    frames on every frame adds at most one cell (a closing segment into the second endpoint is drawn
+    with the pipe's last cell) and the last ``end_window(T)`` frames show the solved board. Shorter
+    videos get several cells per frame (and cannot succeed).
     """
     if num_frames < 2:
         raise ValueError(f"num_frames must be at least 2, got {num_frames}")
-    hold = min(num_frames - 2, round(HOLD_FRACTION * (num_frames - 1)))
-    growth_frames = num_frames - 1 - hold
+    growth_frames = max(1, num_frames - end_window(num_frames))
     to_fill = max(1, puzzle.fill_cells)
     events: list[tuple[int, int, Cell, Cell]] = []
     filled = 0
@@ -139,7 +162,6 @@ def growth_schedule(puzzle: FlowFreePuzzle, num_frames: int) -> list[tuple[int, 
         for j in range(1, len(path)):
             if j < len(path) - 1:
                 filled += 1
-            # A closing segment (into the second endpoint) is drawn with the pipe's last cell.
             frame = 1 + ((max(filled, 1) - 1) * growth_frames) // to_fill
             events.append((frame, colour, path[j - 1], path[j]))
     return events

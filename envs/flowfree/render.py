@@ -1,11 +1,17 @@
-"""Drawing FlowFree boards: the first frame, the oracle video, and any sequence of cell-colour states.
+"""Drawing FlowFree boards: the first frame, the oracle video, any sequence of cell-colour states, and
+the per-cell block patterns the verifier explains frames with.
 
 The board is letterboxed by :class:`videorlvr.envs.board.BoardGeometry`: a dark floor with thin grid lines,
 endpoints as filled discs and pipes as thick strokes through the cell centres (round joins), in the
-colours of :data:`envs.flowfree.constants.PALETTE`.
+colours of :data:`envs.flowfree.constants.PALETTE`. Everything drawn in a cell stays in that cell or in
+the half of a same-coloured neighbour's cell that the joining stroke crosses, so a cell's look is fixed
+by its colour, whether it is an endpoint, and which of its four neighbours it is joined to
+(:func:`cell_patterns`).
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -56,10 +62,10 @@ def draw_endpoint(frame: np.ndarray, geometry: BoardGeometry, cell: Cell, rgb: t
     cv2.circle(frame, _centre(geometry, cell), round(radius * _SCALE), rgb, -1, cv2.LINE_AA, _SHIFT)
 
 
-def render_board(puzzle: FlowFreePuzzle, geometry: BoardGeometry) -> np.ndarray:
-    """uint8 (H, W, 3): letterbox, white frame, floor, grid lines and the endpoints (the puzzle)."""
+def _render_floor(size: int, geometry: BoardGeometry) -> np.ndarray:
+    """uint8 (H, W, 3): letterbox, white frame, floor and grid lines of an empty ``size x size`` board."""
     frame = geometry.blank_frame()
-    size, cell = puzzle.size, geometry.cell
+    cell = geometry.cell
     y0, x0 = geometry.origin
     frame[y0 : y0 + size * cell, x0 : x0 + size * cell] = FLOOR_RGB
     line = max(1, round(GRID_LINE_WIDTH * cell))
@@ -67,6 +73,12 @@ def render_board(puzzle: FlowFreePuzzle, geometry: BoardGeometry) -> np.ndarray:
         start = i * cell - line // 2
         frame[y0 + start : y0 + start + line, x0 : x0 + size * cell] = GRID_RGB
         frame[y0 : y0 + size * cell, x0 + start : x0 + start + line] = GRID_RGB
+    return frame
+
+
+def render_board(puzzle: FlowFreePuzzle, geometry: BoardGeometry) -> np.ndarray:
+    """uint8 (H, W, 3): letterbox, white frame, floor, grid lines and the endpoints (the puzzle)."""
+    frame = _render_floor(puzzle.size, geometry)
     for colour, (a, b) in enumerate(puzzle.endpoints):
         draw_endpoint(frame, geometry, a, PALETTE[colour])
         draw_endpoint(frame, geometry, b, PALETTE[colour])
@@ -120,3 +132,52 @@ def render_states(puzzle: FlowFreePuzzle, states: np.ndarray, height: int, width
     """uint8 (T, H, W, 3) video of a sequence of cell-colour states, int (T, size, size)."""
     geometry = geometry_for(puzzle, height, width)
     return np.stack([render_state(puzzle, state, geometry) for state in np.asarray(states)])
+
+
+LINKS = ((-1, 0), (0, 1), (1, 0), (0, -1))  # bit i of a cell's link mask: joined to the neighbour this way
+_WHITE = (255, 255, 255)
+EMPTY_SHAPE = 32  # shapes 0..15: a pipe cell with link mask s; 16..31: an endpoint with mask s - 16
+
+
+@lru_cache(maxsize=16)
+def cell_patterns(size: int, height: int, width: int, sub: int) -> tuple[np.ndarray, np.ndarray]:
+    """How every shape of every cell looks in ``sub x sub`` blocks, as drawn at this frame size.
+
+    Returns ``(cover, rest)``: cover float32 (33, sub, sub), the share of each block the cell's colour
+    covers (the same in every cell: cells are whole pixels, so every cell is drawn alike); rest float32
+    (33, size, size, sub, sub, 3), what the floor and grid lines under it add (in [0, 1] RGB; edge
+    cells lack outer grid lines). A cell of shape ``s`` and colour ``rgb`` (in [0, 1]) draws as
+    ``cover[s] * rgb + rest[s, r, c]``, exactly so up to uint8 rounding, since anti-aliased drawing
+    blends linearly. Shapes: see ``EMPTY_SHAPE``. Depends on the board side and frame only.
+    """
+    geometry = BoardGeometry(size, size, height, width)
+    cell = geometry.cell
+    y0, x0 = geometry.origin
+    floor = _render_floor(size, geometry)[y0 : y0 + size * cell, x0 : x0 + size * cell].astype(np.float32)
+    floor = floor.reshape(size, cell, size, cell, 3).transpose(4, 0, 2, 1, 3) / 255.0  # (3, N, N, cell, cell)
+    middle = (size // 2, size // 2)
+    top, left, bottom, right = geometry.cell_box(*middle)
+    share = np.zeros((EMPTY_SHAPE + 1, cell, cell), dtype=np.float32)
+    for shape in range(EMPTY_SHAPE):
+        endpoint, mask = divmod(shape, 16)
+        alpha = np.zeros((height, width), dtype=np.uint8)
+        draw_segment(alpha, geometry, middle, middle, _WHITE)
+        for bit, (dr, dc) in enumerate(LINKS):
+            if mask >> bit & 1:
+                draw_segment(alpha, geometry, middle, (middle[0] + dr, middle[1] + dc), _WHITE)
+        if endpoint:
+            draw_endpoint(alpha, geometry, middle, _WHITE)
+        share[shape] = alpha[top:bottom, left:right] / 255.0
+    weights = _area_weights(cell, sub)  # (sub, cell)
+    cover = weights @ share @ weights.T  # (33, sub, sub)
+    rest = np.stack([weights @ ((1.0 - pattern) * floor) @ weights.T for pattern in share])  # (33, 3, N, N, sub, sub)
+    return cover, np.ascontiguousarray(rest.transpose(0, 2, 3, 4, 5, 1))
+
+
+def _area_weights(cell: int, sub: int) -> np.ndarray:
+    """float32 (sub, cell): the share of each pixel in each of ``sub`` equal blocks (as OpenCV's area
+    interpolation), rows summing to 1."""
+    edges = np.arange(sub + 1) * cell / sub
+    pixels = np.arange(cell)
+    overlap = np.clip(np.minimum(edges[1:, None], pixels + 1) - np.maximum(edges[:-1, None], pixels), 0, None)
+    return (overlap / overlap.sum(axis=1, keepdims=True)).astype(np.float32)

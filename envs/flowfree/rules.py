@@ -1,66 +1,54 @@
 """FlowFree rules over a sequence of cell-colour states: pixel-free, so a video, a list of drawn
 states or a text answer share them.
 
-A state is an int (size, size) grid: the colour index of every cell, ``EMPTY`` (-1) where empty.
-The rules, checked on every state / every transition between consecutive readings:
+A state is an int (size, size) grid: the colour index of every cell, ``EMPTY`` (-1) where empty. A
+video of T frames gives one state per *readable* frame (perception: every cell of the frame explained
+by the state). The *legal prefix* is the run of frames from frame 0 up to the first frame that is
+unreadable or breaks a rule (``Verdict.broken_frame``):
 
-- start: the first reading lies in the first ``END_FRACTION`` of the video and shows exactly the
-  puzzle (the endpoints, nothing else);
-- endpoints: every endpoint keeps its colour in every reading;
-- no crossing: a filled cell never changes colour and never empties again;
+- start: frame 0 shows exactly the puzzle (the endpoints, nothing else);
+- endpoints: every endpoint keeps its colour in every frame;
+- no crossing: a filled cell never changes colour and never empties again (no retracting either:
+  a drawn pipe cell is final, so progress can only grow);
 - growth: pipes only grow out of their endpoints, as pipes. In every state each colour's cells form at
   most two *arms*, each an induced path (no branches, no blobs, never touching itself) that starts
   at one of the colour's endpoints; no cell floats unattached;
-- pace: one transition fills at most ``growth_limit`` cells times the frames it spans (at most
-  ``MAX_GAP_CREDIT``): several cells per frame are fine when the video is short, a jump cut is not.
+- pace: one frame fills at most ``MOVES_PER_FRAME`` (1) cell more than the frame before, so the
+  whole process is visible: a puzzle with C cells to fill needs ``min_frames`` = the least T with
+  ``T - end_window(T) >= C`` frames (:func:`videorlvr.envs.flowfree.puzzle.frames_needed`).
 
-Success: every rule holds, the last reading lies in the final ``END_FRACTION`` of the video, and it
+Success: the whole video is one legal prefix (every frame readable, every transition legal), it has at
+least ``min_frames`` frames, and each of its last ``end_window(T) = max(2, ceil(T / 10))`` frames
 shows a full board on which every colour joins its endpoints. Under the growth rule such a board is a
 set of induced paths, i.e. a solution of the puzzle (the oracle's, since generated puzzles have one).
 
-Dense terms (all in [0, 1]): ``endpoints_preserved`` (share of endpoints intact in every reading),
-``no_crossing`` (1 if no filled cell ever changes), ``process_valid`` (1 if every rule above holds),
-and, on the *judged state* -- the last state before the first broken rule (the final state of a
-legal video) -- ``fill_rate`` (share of non-endpoint cells filled), ``connectivity`` (share of
-colours whose endpoints are joined by a 4-connected run of their colour) and ``cell_f1`` (macro F1
-over colours of the non-endpoint cells of each colour against the oracle). Progress counts only
-along the legal prefix, so breaking a rule never earns more than stopping where it was broken.
+Dense terms (all in [0, 1], none credited for the bare puzzle, none full after one cell): on the
+*judged state* -- the last state of the legal prefix -- ``fill_rate`` (share of non-endpoint cells
+filled), ``connectivity`` (share of colours whose endpoints are joined by a 4-connected run of their
+colour) and ``cell_f1`` (macro F1 over colours of the non-endpoint cells of each colour against the
+oracle); and three process terms, each ``fill_rate`` times how clean the whole video is:
+``endpoints_preserved`` (x the share of endpoints intact in every readable frame), ``no_crossing``
+(x 1 if no readable frame changes or empties a cell filled in the one before, else 0) and
+``process_valid`` (x the share of the T frames inside the legal prefix). So the oracle cut after k
+cells (last frame held) scores more with every k, and a video that breaks a rule scores at most what
+its legal prefix, held to the end, scores.
 
 ``Verdict.predicted_cells`` / ``oracle_cells``: ``(r * size + c, colour)`` for every filled
 non-endpoint cell of the judged state / of the oracle solution, so their set P/R/F1 is the micro
 P/R/F1 of coloured cells (precision: filled cells with the right colour / filled cells).
+``Verdict.trace``: per frame the filled non-endpoint cells read (None where unreadable).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
 
-from videorlvr.envs.flowfree.constants import (
-    COLOUR_NAMES,
-    END_FRACTION,
-    GROWTH_SLACK,
-    MAX_GAP_CREDIT,
-    MIN_GROWTH,
-    WEIGHTS,
-)
-from videorlvr.envs.flowfree.puzzle import EMPTY, FlowFreePuzzle
-from videorlvr.envs.types import Verdict, make_verdict
-
-
-def growth_limit(fill_cells: int, num_frames: int) -> int:
-    """Cells one transition may fill: ``max(MIN_GROWTH, ceil(GROWTH_SLACK * fill_cells / (T - 1)))``."""
-    if num_frames < 2:
-        raise ValueError(f"need at least 2 frames, got {num_frames}")
-    return max(MIN_GROWTH, math.ceil(GROWTH_SLACK * fill_cells / (num_frames - 1) - 1e-9))
-
-
-def end_window(num_frames: int) -> int:
-    """Frames at each end of a video that count as its start and its end."""
-    return max(2, math.ceil(END_FRACTION * num_frames))
+from videorlvr.envs.flowfree.constants import COLOUR_NAMES, MOVES_PER_FRAME, WEIGHTS
+from videorlvr.envs.flowfree.puzzle import EMPTY, FlowFreePuzzle, end_window, min_frames
+from videorlvr.envs.types import Cell, Verdict, make_verdict
 
 
 def _same_colour_links(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,53 +119,71 @@ def _first_cell(mask: np.ndarray) -> tuple[int, int]:
     return int(r), int(c)
 
 
-def _first_violation(
-    puzzle: FlowFreePuzzle, states: np.ndarray, frames: np.ndarray, num_frames: int
-) -> tuple[int | None, str, bool]:
-    """(index of the first reading that breaks a rule or None, why, whether any cell ever flipped)."""
+def _first_violation(puzzle: FlowFreePuzzle, states: np.ndarray, frames: np.ndarray) -> tuple[int | None, str]:
+    """(index of the first state that breaks a rule, why) over readings of frames 0, 1, 2, ...; (None, "")."""
     start = puzzle.start_grid
     free = ~puzzle.endpoint_mask
-    previous, following = states[:-1], states[1:]
-    flipped = (previous != EMPTY) & (following != previous) & free  # (S-1, N, N)
-    ever_flipped = bool(flipped.any())
-    if frames[0] >= end_window(num_frames):
-        return 0, f"the board is not readable until frame {frames[0]} of {num_frames}", ever_flipped
     if not np.array_equal(states[0], start):
         extra = int(((states[0] != EMPTY) & free).sum())
         what = f"{extra} cell(s) already filled" if extra else "endpoints differ from the puzzle"
-        return 0, f"the first readable frame ({frames[0]}) does not show the puzzle: {what}", ever_flipped
-    endpoint_cells = puzzle.endpoint_mask
-    broken_ends = (states != start) & endpoint_cells  # (S, N, N)
-    limit = growth_limit(puzzle.fill_cells, num_frames)
+        return 0, f"frame 0 does not show the puzzle: {what}"
+    previous, following = states[:-1], states[1:]
+    flipped = (previous != EMPTY) & (following != previous) & free  # (S-1, N, N)
+    broken_ends = (states != start) & puzzle.endpoint_mask  # (S, N, N)
     grown = ((previous == EMPTY) & (following != EMPTY) & free).sum(axis=(1, 2))
-    allowed = limit * np.minimum(np.diff(frames), MAX_GAP_CREDIT)
     branching, floating = shape_problems(puzzle, states)
-    bad = np.zeros(len(states), dtype=bool)
-    bad |= broken_ends.any(axis=(1, 2))
-    bad[1:] |= flipped.any(axis=(1, 2)) | (grown > allowed)
-    bad |= branching.any(axis=(1, 2)) | floating.any(axis=(1, 2))
+    bad = broken_ends.any(axis=(1, 2)) | branching.any(axis=(1, 2)) | floating.any(axis=(1, 2))
+    bad[1:] |= flipped.any(axis=(1, 2)) | (grown > MOVES_PER_FRAME)
     if not bad.any():
-        return None, "", ever_flipped
+        return None, ""
     s = int(np.argmax(bad))
     frame = int(frames[s])
     if broken_ends[s].any():
         cell = _first_cell(broken_ends[s])
-        return s, f"endpoint {cell} ({_name(int(start[cell]))}) changed in frame {frame}", ever_flipped
+        return s, f"endpoint {cell} ({_name(int(start[cell]))}) changed in frame {frame}"
     if flipped[s - 1].any():
         cell = _first_cell(flipped[s - 1])
         old, new = int(states[s - 1][cell]), int(states[s][cell])
         now = "emptied" if new == EMPTY else f"turned {_name(new)}"
-        return s, f"cell {cell} was {_name(old)} and {now} in frame {frame} (pipes never cross or retreat)", ever_flipped
-    if grown[s - 1] > allowed[s - 1]:
-        return s, (f"{int(grown[s - 1])} cells filled between frames {int(frames[s - 1])} and {frame} "
-                   f"(limit {int(allowed[s - 1])}: a jump, not growth)"), ever_flipped
+        return s, f"cell {cell} was {_name(old)} and {now} in frame {frame} (pipes never cross or retreat)"
+    if grown[s - 1] > MOVES_PER_FRAME:
+        return s, (f"{int(grown[s - 1])} cells filled between frames {frame - 1} and {frame} "
+                   f"(at most {MOVES_PER_FRAME} per frame: a jump, not growth)")
     if branching[s].any():
         cell = _first_cell(branching[s])
-        return s, (f"the {_name(int(states[s][cell]))} pipe branches or touches itself at {cell} "
-                   f"in frame {frame}"), ever_flipped
+        return s, f"the {_name(int(states[s][cell]))} pipe branches or touches itself at {cell} in frame {frame}"
     cell = _first_cell(floating[s])
-    return s, (f"cell {cell} turned {_name(int(states[s][cell]))} in frame {frame} without joining a pipe "
-               "of its colour"), ever_flipped
+    return s, f"cell {cell} turned {_name(int(states[s][cell]))} in frame {frame} without joining a pipe of its colour"
+
+
+def _progress(puzzle: FlowFreePuzzle, judged: np.ndarray | None) -> tuple[dict[str, float], bool, bool]:
+    """(fill_rate, connectivity, cell_f1) of the judged state, whether it is full, whether all joined."""
+    terms = {"fill_rate": 0.0, "connectivity": 0.0, "cell_f1": 0.0}
+    if judged is None:
+        return terms, False, False
+    free, solution = ~puzzle.endpoint_mask, puzzle.solution_grid
+    filled = (judged != EMPTY) & free
+    joins = joined_colours(puzzle, judged)
+    scores = []
+    for colour in range(puzzle.num_colors):
+        mine, truth = (judged == colour) & free, (solution == colour) & free
+        total = int(mine.sum() + truth.sum())
+        scores.append(2.0 * int((mine & truth).sum()) / total if total else 1.0)
+    terms.update(fill_rate=float(filled[free].mean()) if free.any() else 1.0, connectivity=float(joins.mean()),
+                 cell_f1=float(np.mean(scores)))
+    return terms, bool(filled[free].all()), bool(joins.all())
+
+
+def _trace(states: np.ndarray, frames: np.ndarray, free: np.ndarray, num_frames: int
+           ) -> tuple[tuple[Cell, ...] | None, ...]:
+    """Per frame the filled non-endpoint cells read, row-major (None for frames without a reading)."""
+    trace: list[tuple[Cell, ...] | None] = [None] * num_frames
+    index, rows, cols = np.nonzero((states != EMPTY) & free)
+    cells = list(zip(rows.tolist(), cols.tolist()))
+    ends = np.searchsorted(index, np.arange(len(states) + 1))
+    for frame, start, stop in zip(frames.tolist(), ends[:-1].tolist(), ends[1:].tolist()):
+        trace[frame] = tuple(cells[start:stop])
+    return tuple(trace)
 
 
 def judge(
@@ -185,11 +191,13 @@ def judge(
     states: np.ndarray | Sequence[np.ndarray],
     frames: Sequence[int] | np.ndarray | None = None,
     num_frames: int | None = None,
+    unreadable: Mapping[int, str] | None = None,
 ) -> Verdict:
-    """Judge readable cell-colour states under the rules in the module docstring.
+    """Judge the readable frames' cell-colour states under the rules in the module docstring.
 
     states: int (S, size, size), EMPTY = -1; frames: the frame index of each reading (default
-    0..S-1); num_frames: the video's length T (default: the last frame index + 1).
+    0..S-1), a frame not listed is unreadable; num_frames: the video's length T (default: the last
+    frame index + 1); unreadable: optional {frame: what perception could not explain} for the reason.
     """
     states = np.asarray(states)
     size = puzzle.size
@@ -199,50 +207,60 @@ def judge(
         raise ValueError(f"state values must lie in [-1, {puzzle.num_colors - 1}]")
     states = states.astype(np.int8)
     frames = np.arange(len(states)) if frames is None else np.asarray(frames, dtype=np.int64)
-    if frames.shape != (len(states),) or (np.diff(frames) <= 0).any():
-        raise ValueError("frames must be strictly increasing, one per state")
+    if frames.shape != (len(states),) or (np.diff(frames) <= 0).any() or (frames < 0).any():
+        raise ValueError("frames must be strictly increasing non-negative indices, one per state")
+    num_frames = (int(frames[-1]) + 1 if len(frames) else 0) if num_frames is None else int(num_frames)
+    if num_frames < 1 or (len(frames) and frames[-1] >= num_frames):
+        raise ValueError(f"num_frames ({num_frames}) must be >= 1 and exceed every frame index")
     free = ~puzzle.endpoint_mask
     solution = puzzle.solution_grid
     oracle_cells = frozenset((int(r * size + c), int(solution[r, c])) for r, c in np.argwhere(free))
-    components = dict.fromkeys(WEIGHTS, 0.0)
-    if len(states) == 0:
-        return make_verdict(False, components, WEIGHTS, "no frame shows a readable board", oracle_cells=oracle_cells)
-    num_frames = int(frames[-1]) + 1 if num_frames is None else int(num_frames)
-    if num_frames < 2 or frames[-1] >= num_frames:
-        raise ValueError(f"num_frames ({num_frames}) must be >= 2 and exceed every frame index")
+    trace = _trace(states, frames, free, num_frames)
 
-    endpoints = puzzle.endpoint_mask
-    components["endpoints_preserved"] = float((states[:, endpoints] == puzzle.start_grid[endpoints]).all(axis=0).mean())
-    violation, reason, ever_flipped = _first_violation(puzzle, states, frames, num_frames)
-    components["no_crossing"] = float(not ever_flipped)
-    components["process_valid"] = float(violation is None)
-    judged = states[-1] if violation is None else (states[violation - 1] if violation > 0 else None)
+    # The legal prefix: the readings of frames 0, 1, 2, ... up to the first unreadable or rule-breaking one.
+    readable_run = int(np.sum(frames == np.arange(len(frames)))) if len(frames) else 0
+    violation, reason = (None, "") if readable_run == 0 else _first_violation(puzzle, states[:readable_run],
+                                                                              frames[:readable_run])
+    broken = violation if violation is not None else (readable_run if readable_run < num_frames else None)
+    if violation is None and broken is not None:
+        detail = (unreadable or {}).get(broken, "")
+        reason = f"frame {broken} is unreadable" + (f": {detail}" if detail else "")
+    legal_frames = num_frames if broken is None else broken
+    judged = states[legal_frames - 1] if legal_frames > 0 else None
+    components, full, joined = _progress(puzzle, judged)
+    fill = components["fill_rate"]
+    ends = puzzle.endpoint_mask
+    intact = float((states[:, ends] == puzzle.start_grid[ends]).all(axis=0).mean()) if len(states) else 0.0
+    flips = ((states[:-1] != EMPTY) & (states[1:] != states[:-1]) & free).any()
+    components.update(
+        endpoints_preserved=fill * intact,
+        no_crossing=fill * float(not flips),
+        process_valid=fill * legal_frames / num_frames,
+    )
+    predicted = frozenset() if judged is None else frozenset(
+        (int(r * size + c), int(judged[r, c])) for r, c in np.argwhere((judged != EMPTY) & free))
 
-    predicted: frozenset = frozenset()
-    full = joined = False
-    if judged is not None:
-        filled = (judged != EMPTY) & free
-        components["fill_rate"] = float(filled[free].mean()) if free.any() else 1.0
-        joins = joined_colours(puzzle, judged)
-        components["connectivity"] = float(joins.mean())
-        scores = []
-        for colour in range(puzzle.num_colors):
-            mine, truth = (judged == colour) & free, (solution == colour) & free
-            total = int(mine.sum() + truth.sum())
-            scores.append(2.0 * int((mine & truth).sum()) / total if total else 1.0)
-        components["cell_f1"] = float(np.mean(scores))
-        predicted = frozenset((int(r * size + c), int(judged[r, c])) for r, c in np.argwhere(filled))
-        full, joined = bool(filled[free].all()), bool(joins.all())
-        if violation is None:
-            unjoined = ", ".join(_name(int(k)) for k in np.flatnonzero(~joins))
-            if frames[-1] < num_frames - end_window(num_frames):
-                reason = f"the final frames show no readable board (last reading: frame {int(frames[-1])} of {num_frames})"
-            elif not full:
-                reason = f"the board is not full at the end: {int((~filled & free).sum())} cell(s) empty"
-            elif not joined:
-                reason = f"not every colour joins its endpoints at the end: {unjoined}"
-    success = violation is None and frames[-1] >= num_frames - end_window(num_frames) and full and joined
-    return make_verdict(success, components, WEIGHTS, reason, predicted_cells=predicted, oracle_cells=oracle_cells)
+    needed = min_frames(puzzle)
+    window = end_window(num_frames)
+    # In a legal video a full board can no longer change, so the end window is solved iff its first
+    # frame is full and the last frame is solved.
+    solved_tail = (broken is None and num_frames > window and full and joined
+                   and not (states[num_frames - window] == EMPTY).any())
+    success = broken is None and num_frames >= needed and solved_tail
+    if num_frames < needed:
+        reason = (f"the video has {num_frames} frames; this puzzle needs at least {needed} "
+                  f"({puzzle.fill_cells} pipe cells at most {MOVES_PER_FRAME} per frame, then the solved "
+                  f"board held for the last frames)" + (f"; {reason}" if reason else ""))
+    elif broken is None and not success:
+        if not full:
+            reason = f"the board is not full at the end: {int(((judged == EMPTY) & free).sum())} cell(s) empty"
+        elif not joined:
+            unjoined = ", ".join(_name(int(k)) for k in np.flatnonzero(~joined_colours(puzzle, judged)))
+            reason = f"not every colour joins its endpoints at the end: {unjoined}"
+        else:
+            reason = f"the board is solved too late: the last {window} frames must all show it solved"
+    return make_verdict(success, components, WEIGHTS, reason, predicted_cells=predicted, oracle_cells=oracle_cells,
+                        trace=trace, broken_frame=broken)
 
 
 MOVES = {"u": (-1, 0), "d": (1, 0), "l": (0, -1), "r": (0, 1)}
@@ -279,13 +297,17 @@ def states_from_moves(puzzle: FlowFreePuzzle, moves: str | Sequence[str]) -> tup
 
 
 def judge_moves(puzzle: FlowFreePuzzle, moves: str | Sequence[str]) -> Verdict:
-    """Judge pipes given as moves (see :func:`states_from_moves`): one drawn cell per state."""
+    """Judge pipes given as moves (see :func:`states_from_moves`): one drawn cell per frame, then the
+    last state held for the end window (and at least up to the puzzle's ``min_frames``)."""
     states, off_board = states_from_moves(puzzle, moves)
-    if len(states) < 2:
-        states = np.concatenate([states, states])
-    verdict = judge(puzzle, states)
+    drawn = len(states)
+    total = max(drawn + 1, min_frames(puzzle))
+    while total - end_window(total) < drawn - 1:
+        total += 1
+    held = np.concatenate([states, np.repeat(states[-1:], total - drawn, axis=0)])
+    verdict = judge(puzzle, held)
     if not off_board:
         return verdict
     components = dict(verdict.components, process_valid=0.0)
     return make_verdict(False, components, WEIGHTS, off_board, predicted_cells=verdict.predicted_cells,
-                        oracle_cells=verdict.oracle_cells)
+                        oracle_cells=verdict.oracle_cells, trace=verdict.trace[:drawn], broken_frame=drawn)

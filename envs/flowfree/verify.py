@@ -1,12 +1,18 @@
-"""FlowFree perception: video -> the colour of every cell per frame (with confidence) -> rules.
+"""FlowFree perception: video -> the colour of every cell per frame, checked against every pixel -> rules.
 
-Per frame the board is located (:func:`videorlvr.envs.board.locate_board`, so drift, zoom, casts and flicker
-are absorbed), a 2x2 patch at every cell centre is read and colour-normalised, and each cell is
-labelled with the nearest of the floor colour and the puzzle's own pipe colours (the colours and
-where the endpoints are come from the puzzle, never from the video). A frame is *readable* when the
-board was found and every cell's label is unambiguous (colour margin >= MIN_MARGIN); other frames
-(garbage, heavy blur, mid-transition smears) are skipped, and an isolated one-frame blip of a cell
-between two agreeing readings is voted away. :func:`videorlvr.envs.flowfree.rules.judge` judges the readings.
+Per frame the board is located (:func:`videorlvr.envs.board.locate_board`, so drift, zoom, casts and
+flicker are absorbed) and *every* pixel of its cell area is area-averaged into ``SUBDIVISIONS`` x
+``SUBDIVISIONS`` blocks per cell (:func:`videorlvr.envs.footprint.read_blocks`). A cell's colour is read
+from its centre block, which lies wholly inside a pipe stroke or endpoint disc: the nearest of the
+floor and the puzzle's own pipe colours (which colours, and where the endpoints are, come from the
+puzzle, never from the video). The state read that way is then made to *explain* the frame: each
+cell's blocks as the renderer would draw that state (the cell's colour, whether it is an endpoint,
+which same-coloured neighbours it joins; :func:`videorlvr.envs.flowfree.render.cell_patterns`) are
+compared with the blocks seen. A frame is *readable* when its board was found, every cell's colour is
+unambiguous (margin >= ``MIN_MARGIN``) and every block of every cell is explained to within
+``EXPLAIN_TOLERANCE``; anything else -- a half-drawn cell, a stray stroke, a smear, pixels
+transplanted into another picture -- leaves it unreadable, and an unreadable frame ends the legal
+prefix (:func:`videorlvr.envs.flowfree.rules.judge`).
 """
 
 from __future__ import annotations
@@ -16,11 +22,25 @@ from functools import lru_cache
 
 import numpy as np
 
-from videorlvr.envs.board import classify_colours, locate_board, normalised_colours
-from videorlvr.envs.flowfree.constants import FLOOR_RGB, GAIN_RANGE, MIN_MARGIN, PALETTE, SAMPLE_RADIUS
+from videorlvr.envs.board import (
+    BoardGeometry,
+    classify_colours,
+    locate_board,
+)
+from videorlvr.envs.flowfree.constants import (
+    EXPLAIN_TOLERANCE,
+    FAST_READ_PX,
+    FLOOR_RGB,
+    GAIN_RANGE,
+    MIN_CELL_PX,
+    MIN_MARGIN,
+    PALETTE,
+    SUBDIVISIONS,
+)
 from videorlvr.envs.flowfree.puzzle import FlowFreePuzzle
-from videorlvr.envs.flowfree.render import geometry_for
+from videorlvr.envs.flowfree.render import EMPTY_SHAPE, cell_patterns
 from videorlvr.envs.flowfree.rules import judge
+from videorlvr.envs.footprint import read_blocks
 from videorlvr.envs.types import Verdict
 from videorlvr.envs.video import VideoLike, as_video
 
@@ -29,12 +49,15 @@ from videorlvr.envs.video import VideoLike, as_video
 class FlowReading:
     """What perception read from a video of T frames.
 
-    labels: int8 (T, size, size), the colour index per cell (-1 empty); confidence: float32 (T,), the
-    smallest colour margin over the board's cells; readable: bool (T,).
+    labels: int8 (T, size, size), the colour index per cell (-1 empty); confidence: float32 (T, size,
+    size), each cell's colour margin; residual: float32 (T, size, size), how far each cell's blocks are
+    from those the read state draws; found: bool (T,), whether the board was located; readable: bool (T,).
     """
 
     labels: np.ndarray
     confidence: np.ndarray
+    residual: np.ndarray
+    found: np.ndarray
     readable: np.ndarray
 
     @property
@@ -44,28 +67,32 @@ class FlowReading:
 
     @property
     def states(self) -> np.ndarray:
-        """int8 (S, size, size): the readable frames' labels, one-frame blips voted away."""
-        return _vote(self.labels[self.readable])
+        """int8 (S, size, size): the readable frames' labels."""
+        return self.labels[self.readable]
+
+    def why_unreadable(self, frame: int) -> str:
+        """What perception could not explain in ``frame`` ("" if it is readable)."""
+        if self.readable[frame]:
+            return ""
+        if not self.found[frame]:
+            return "no board found"
+        margin, residual = self.confidence[frame], self.residual[frame]
+        if margin.min() < MIN_MARGIN:
+            cell = np.unravel_index(int(margin.argmin()), margin.shape)
+            return f"cell {tuple(int(v) for v in cell)} has no clear colour"
+        cell = np.unravel_index(int(residual.argmax()), residual.shape)
+        return (f"cell {tuple(int(v) for v in cell)} does not look like the state read from the frame "
+                f"(off by {float(residual.max()):.2f})")
 
 
 @lru_cache(maxsize=64)
 def _palette(num_colors: int) -> np.ndarray:
-    """(K + 1, 3) RGB: the floor, then the puzzle's pipe colours."""
+    """(K + 1, 3) RGB 0..255: the floor, then the puzzle's pipe colours."""
     return np.array([FLOOR_RGB, *PALETTE[:num_colors]], dtype=np.float32)
 
 
-def _vote(states: np.ndarray) -> np.ndarray:
-    """Replace a cell's reading that disagrees with two agreeing neighbours in time (S, N, N)."""
-    if len(states) < 3:
-        return states
-    out = states.copy()
-    agree = states[:-2] == states[2:]
-    out[1:-1] = np.where(agree, states[:-2], states[1:-1])
-    return out
-
-
-def _endpoint_gain(puzzle: FlowFreePuzzle, colours: np.ndarray) -> np.ndarray:
-    """Per-channel gain (3,) that maps the endpoints' colours onto their drawn colours.
+def _endpoint_gain(puzzle: FlowFreePuzzle, centres: np.ndarray) -> np.ndarray:
+    """Per-channel gain (3,) that maps the endpoints' centre blocks (T, N, N, 3) onto their drawn colours.
 
     The black/white normalisation leans on the thin white border, which blur and compression dim (so
     every colour reads too bright). The endpoints' positions and colours are known from the puzzle:
@@ -74,8 +101,9 @@ def _endpoint_gain(puzzle: FlowFreePuzzle, colours: np.ndarray) -> np.ndarray:
     endpoints that changed colour cannot move a median, and no gain in range turns one palette
     colour into another.
     """
-    drawn = np.array(PALETTE[: puzzle.num_colors], dtype=np.float32)[puzzle.start_grid[puzzle.endpoint_mask]] / 255.0
-    seen = colours[:, puzzle.endpoint_mask.ravel()]  # (T, E, 3)
+    mask = puzzle.endpoint_mask
+    drawn = np.array(PALETTE[: puzzle.num_colors], dtype=np.float32)[puzzle.start_grid[mask]] / 255.0  # (E, 3)
+    seen = centres[:, mask]  # (T, E, 3)
     gain = np.ones(3, dtype=np.float32)
     for channel in range(3):
         bright = drawn[:, channel] >= 0.5
@@ -85,18 +113,67 @@ def _endpoint_gain(puzzle: FlowFreePuzzle, colours: np.ndarray) -> np.ndarray:
     return gain
 
 
+def subdivisions(cell: int) -> int:
+    """Blocks per cell side: 3; on cells of at least ``FAST_READ_PX`` px the first of ``SUBDIVISIONS`` that
+    divides the cell, if one does (then every block is whole pixels and OpenCV's fast area path reads the
+    board: several times faster). Finer blocks on small cells would see blur as unexplained edges."""
+    if cell < FAST_READ_PX:
+        return SUBDIVISIONS[0]
+    return next((sub for sub in SUBDIVISIONS if cell % sub == 0), SUBDIVISIONS[0])
+
+
+def _shapes(puzzle: FlowFreePuzzle, labels: np.ndarray) -> np.ndarray:
+    """int (T, N, N): each cell's shape index for :func:`cell_patterns` (links to same-coloured neighbours)."""
+    filled = labels >= 0
+    same_across = (labels[:, :, 1:] == labels[:, :, :-1]) & filled[:, :, 1:]
+    same_down = (labels[:, 1:, :] == labels[:, :-1, :]) & filled[:, 1:, :]
+    mask = np.zeros(labels.shape, dtype=np.int64)
+    mask[:, 1:, :] += same_down  # bit 0: up
+    mask[:, :, :-1] += 2 * same_across  # bit 1: right
+    mask[:, :-1, :] += 4 * same_down  # bit 2: down
+    mask[:, :, 1:] += 8 * same_across  # bit 3: left
+    mask += 16 * puzzle.endpoint_mask
+    return np.where(filled, mask, EMPTY_SHAPE)
+
+
 def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
-    """Read a uint8 (T, H, W, 3) video of this puzzle at its own resolution."""
-    frames = video.shape[0]
-    geometry = geometry_for(puzzle, video.shape[1], video.shape[2])
+    """Read a uint8 (T, H, W, 3) video of this puzzle at its own resolution (cells of >= MIN_CELL_PX px;
+    ValueError for smaller ones)."""
+    frames, height, width = video.shape[:3]
+    size = puzzle.size
+    geometry = BoardGeometry(size, size, height, width)
+    if geometry.cell < MIN_CELL_PX:
+        raise ValueError(f"a {size}x{size} board in a {height}x{width} frame has {geometry.cell}-px cells; "
+                         f"FlowFree reads cells of at least {MIN_CELL_PX} px")
     bounds = locate_board(video, geometry)
-    colours = normalised_colours(video, geometry, bounds, geometry.cell_centres(), radius=SAMPLE_RADIUS, size=2)
-    colours *= _endpoint_gain(puzzle, colours)
-    labels, margin = classify_colours(colours, _palette(puzzle.num_colors))
-    confidence = margin.min(axis=1)
-    readable = bounds.found & (confidence >= MIN_MARGIN)
-    labels = (labels - 1).astype(np.int8).reshape(frames, puzzle.size, puzzle.size)
-    return FlowReading(labels, confidence.astype(np.float32), readable)
+    sub = subdivisions(geometry.cell)
+    blocks = read_blocks(video, geometry, bounds, sub)  # (T, N*sub, N*sub, 3)
+    cells = blocks.reshape(frames, size, sub, size, sub, 3).swapaxes(2, 3)  # (T, N, N, sub, sub, 3) view
+    middle = slice((sub - 1) // 2, sub // 2 + 1)  # the centre block, or the 2x2 around the centre
+    centres = cells[:, :, :, middle, middle].mean(axis=(3, 4))  # (T, N, N, 3)
+    gain = _endpoint_gain(puzzle, centres)
+    cells *= gain
+    centres *= gain
+    palette = _palette(puzzle.num_colors)
+    cover, rest = cell_patterns(size, height, width, sub)
+    rows, cols = np.indices((size, size))
+    labels, margin = classify_colours(centres, palette)
+    # An even split has no block wholly inside a pipe: unmix the centre blocks' pipe colour from the
+    # floor around it, for the shape the first reading implies (a bare stroke where it read empty).
+    shapes = _shapes(puzzle, labels.astype(np.int8) - 1)
+    shapes = np.where(shapes == EMPTY_SHAPE, 16 * puzzle.endpoint_mask, shapes)
+    share = cover[:, middle, middle].mean(axis=(1, 2))[shapes]  # (T, N, N)
+    pure = (centres - rest[:, :, :, middle, middle].mean(axis=(3, 4))[shapes, rows, cols]) / share[..., None]
+    labels, margin = classify_colours(pure, palette)
+    labels = (labels - 1).astype(np.int8)
+    shapes = _shapes(puzzle, labels)
+    colours = (palette / 255.0)[labels + 1]  # (T, N, N, 3)
+    expected = cover[shapes][..., None] * colours[:, :, :, None, None, :]
+    expected += rest[shapes, rows, cols]
+    expected -= cells
+    residual = np.abs(expected).max(axis=(3, 4, 5))
+    readable = bounds.found & (margin.min(axis=(1, 2)) >= MIN_MARGIN) & (residual.max(axis=(1, 2)) <= EXPLAIN_TOLERANCE)
+    return FlowReading(labels, margin.astype(np.float32), residual.astype(np.float32), bounds.found, readable)
 
 
 def verify(puzzle: FlowFreePuzzle, video: VideoLike) -> Verdict:
@@ -104,5 +181,11 @@ def verify(puzzle: FlowFreePuzzle, video: VideoLike) -> Verdict:
     if not isinstance(puzzle, FlowFreePuzzle):
         raise TypeError(f"puzzle must be a FlowFreePuzzle, got {type(puzzle).__name__}")
     video = as_video(video)
-    reading = perceive(puzzle, video)
-    return judge(puzzle, reading.states, frames=reading.frames, num_frames=len(video))
+    empty = np.zeros((0, puzzle.size, puzzle.size), dtype=np.int8)
+    try:
+        reading = perceive(puzzle, video)
+    except ValueError as error:  # a frame too small for this board: nothing can be read
+        return judge(puzzle, empty, frames=[], num_frames=len(video), unreadable={0: str(error)})
+    unreadable = np.flatnonzero(~reading.readable)
+    why = {int(unreadable[0]): reading.why_unreadable(int(unreadable[0]))} if len(unreadable) else {}
+    return judge(puzzle, reading.states, frames=reading.frames, num_frames=len(video), unreadable=why)

@@ -145,7 +145,7 @@ def test_videos_shorter_than_min_frames_never_succeed(seed, difficulty, data):
     frames = data.draw(st.integers(2, needed - 1))
     oracle = render_solution(puzzle, H, W, needed + 8)
     picks = np.unique(np.linspace(0, len(oracle) - 1, frames).round().astype(int))  # keeps start and goal
-    _assert_caught(puzzle, oracle[picks], because=("jumped", "diagonally", f"needs at least {needed}"))
+    _assert_caught(puzzle, oracle[picks], because=("jumped", "diagonally", "crossed the wall", f"needs at least {needed}"))
 
 
 @settings(max_examples=15, deadline=None)

@@ -41,11 +41,9 @@ OUTER_WALL_THICKNESS = 0.15  # outer walls lie inside the grid, so the white fra
 MARKER_INSET = 0.14  # start/goal squares fill the cell minus this on each side
 AGENT_RADIUS = 0.3
 
-# Perception: every pixel of the board is area-averaged into SUBDIVISIONS x SUBDIVISIONS blocks per cell
-# (SMALL_CELL_SUBDIVISIONS in cells under SMALL_CELL_PX px), and each frame's blocks must be explained
-# by the board drawn with the agent on one cell.
+# Perception: every pixel of the board is area-averaged into square blocks of round(cell / SUBDIVISIONS)
+# px, and each frame's blocks must be explained by the board drawn with the agent on one cell.
 SUBDIVISIONS = 4
-SMALL_CELL_PX, SMALL_CELL_SUBDIVISIONS = 8, 2
 # Blur a frame may show, in px: the expected blocks are drawn at each level and a frame is compared with
 # the level that explains it best (blur moves brightness within a block, never makes a wall vanish).
 BLUR_SIGMAS = (0.0, 1.0, 2.0, 3.0)

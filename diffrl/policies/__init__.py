@@ -3,6 +3,7 @@
 ``tiny``: :class:`diffrl.policies.tiny.TinyPolicy` (CPU-trainable, ``policy.options`` are its
 architecture kwargs: patch_size, dim, depth, heads, vocab_size, pos_init_std, shift, prompt_length, seed).
 ``wan``: the Wan2.2-TI2V-5B adapter in :mod:`diffrl.policies.wan`, imported only when asked for.
+The trainers never call this: their caller builds the policy (and shards it, if wanted) and hands it in.
 """
 
 from __future__ import annotations

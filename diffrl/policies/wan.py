@@ -9,6 +9,10 @@ embeddings cached per prompt on the CPU so the text encoder need not stay on the
 Saved results load in the stock pipeline: full fine-tuning writes ``<dir>/transformer`` (a diffusers
 ``WanTransformer3DModel`` folder), LoRA writes ``<dir>/pytorch_lora_weights.safetensors`` for
 ``WanImageToVideoPipeline.load_lora_weights``.
+
+Precision: the model loads in ``dtype`` (bf16) and the frozen parts (the reference copy, the LoRA base)
+stay in it; the trained weights are upcast to ``master_dtype`` (float32), so AdamW states are float32
+too and lr-5e-6 updates are not rounded away. Compute runs in bf16 when the trainer's autocast is on.
 """
 
 from __future__ import annotations

@@ -38,10 +38,11 @@ class VideoMazeEnv(VideoReasoningEnv):
 
     ## Rewards
     Every frame is read whole: the board is located in it, every pixel of the board is averaged into
-    4x4 blocks per cell, and the frame is *readable* only if one state (the agent on one cell) explains
-    every block, i.e. the board drawn in that state (walls, start, goal, the agent; allowing for blur up
-    to 3 px) matches each block within 0.2 (colours normalised per frame). A missing, doubled, faded or
-    half-moved agent, an erased or added wall, a hidden goal or a lost board make a frame unreadable.
+    square blocks of about a quarter cell, and the frame is *readable* only if one state (the agent on
+    one cell) explains every block, i.e. the board drawn in that state (walls, start, goal, the agent;
+    allowing for blur up to 3 px) matches each block within 0.2 (colours normalised per frame). A
+    missing, doubled, faded or half-moved agent, an erased or added wall, a hidden goal or a lost board
+    make a frame unreadable.
     The oracle stands on a whole cell in every frame; a disc drawn between cells is unreadable.
 
     Rules: frame 0 shows the agent on the start; between consecutive frames it stays or moves to one

@@ -92,24 +92,25 @@ def _palette(num_colors: int) -> np.ndarray:
 
 
 def _endpoint_gain(puzzle: FlowFreePuzzle, centres: np.ndarray) -> np.ndarray:
-    """Per-channel gain (3,) that maps the endpoints' centre blocks (T, N, N, 3) onto their drawn colours.
+    """Per-frame, per-channel gain (T, 3) that maps the endpoints' centre blocks (T, N, N, 3) onto their
+    drawn colours.
 
     The black/white normalisation leans on the thin white border, which blur and compression dim (so
     every colour reads too bright). The endpoints' positions and colours are known from the puzzle:
-    the median over all frames and endpoints of seen / drawn, on channels the drawn colour fills at
-    least half-way, is one gain per channel for the whole video, clamped to +-GAIN_RANGE. A few
-    endpoints that changed colour cannot move a median, and no gain in range turns one palette
-    colour into another.
+    in each frame, the median over its endpoints of seen / drawn, on channels the drawn colour fills
+    at least half-way, is one gain per channel, clamped to +-GAIN_RANGE. A few endpoints that changed
+    colour cannot move a median, no gain in range turns one palette colour into another, and each
+    frame is read on its own (what later frames show never changes how an earlier one reads).
     """
     mask = puzzle.endpoint_mask
     drawn = np.array(PALETTE[: puzzle.num_colors], dtype=np.float32)[puzzle.start_grid[mask]] / 255.0  # (E, 3)
     seen = centres[:, mask]  # (T, E, 3)
-    gain = np.ones(3, dtype=np.float32)
+    gain = np.ones((len(centres), 3), dtype=np.float32)
     for channel in range(3):
         bright = drawn[:, channel] >= 0.5
         if bright.any():
-            ratio = np.median(seen[:, bright, channel] / drawn[bright, channel])
-            gain[channel] = 1.0 / np.clip(ratio, 1.0 - GAIN_RANGE, 1.0 + GAIN_RANGE)
+            ratio = np.median(seen[:, bright, channel] / drawn[bright, channel], axis=1)
+            gain[:, channel] = 1.0 / np.clip(ratio, 1.0 - GAIN_RANGE, 1.0 + GAIN_RANGE)
     return gain
 
 
@@ -152,8 +153,8 @@ def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
     middle = slice((sub - 1) // 2, sub // 2 + 1)  # the centre block, or the 2x2 around the centre
     centres = cells[:, :, :, middle, middle].mean(axis=(3, 4))  # (T, N, N, 3)
     gain = _endpoint_gain(puzzle, centres)
-    cells *= gain
-    centres *= gain
+    cells *= gain[:, None, None, None, None, :]
+    centres *= gain[:, None, None, :]
     palette = _palette(puzzle.num_colors)
     cover, rest = cell_patterns(size, height, width, sub)
     rows, cols = np.indices((size, size))

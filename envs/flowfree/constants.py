@@ -66,6 +66,7 @@ MIN_MARGIN = 0.2  # a frame is readable only if every cell's colour is at least 
 # RGB, the largest channel difference): measured on oracle videos, the worst block misses by 0.09 under
 # noise sigma 16, 0.2 under blur sigma 2 and H.264; a missing pipe stroke or a stray one misses by 0.5+.
 EXPLAIN_TOLERANCE = 0.3
+BLURS = (0.0, 0.06, 0.12)  # the drawn state is also compared blurred by these sigmas (share of a cell side)
 
 # --- Rules ------------------------------------------------------------------------------------------
 MOVES_PER_FRAME = 1  # pipe cells one transition (frame to next frame) may fill

@@ -140,21 +140,24 @@ EMPTY_SHAPE = 32  # shapes 0..15: a pipe cell with link mask s; 16..31: an endpo
 
 
 @lru_cache(maxsize=16)
-def cell_patterns(size: int, height: int, width: int, sub: int) -> tuple[np.ndarray, np.ndarray]:
-    """How every shape of every cell looks in ``sub x sub`` blocks, as drawn at this frame size.
+def cell_patterns(size: int, height: int, width: int, sub: int,
+                  blurs: tuple[float, ...] = (0.0,)) -> tuple[np.ndarray, np.ndarray]:
+    """How every shape of every cell looks in ``sub x sub`` blocks, as drawn at this frame size, sharp
+    and under Gaussian blurs of ``blurs`` (sigma as a share of the cell side).
 
-    Returns ``(cover, rest)``: cover float32 (33, sub, sub), the share of each block the cell's colour
-    covers (the same in every cell: cells are whole pixels, so every cell is drawn alike); rest float32
-    (33, size, size, sub, sub, 3), what the floor and grid lines under it add (in [0, 1] RGB; edge
-    cells lack outer grid lines). A cell of shape ``s`` and colour ``rgb`` (in [0, 1]) draws as
-    ``cover[s] * rgb + rest[s, r, c]``, exactly so up to uint8 rounding, since anti-aliased drawing
-    blends linearly. Shapes: see ``EMPTY_SHAPE``. Depends on the board side and frame only.
+    Returns ``(cover, rest)``: cover float32 (B, 33, sub, sub), the share of each block the cell's
+    colour covers (the same in every cell: cells are whole pixels, so every cell is drawn alike); rest
+    float32 (B, 33, size, size, sub, sub, 3), what the floor and grid lines under it add (in [0, 1]
+    RGB; edge cells lack outer grid lines). A cell of shape ``s`` and colour ``rgb`` (in [0, 1]) draws
+    as ``cover[b, s] * rgb + rest[b, s, r, c]``: exactly so when sharp (up to uint8 rounding: anti-
+    aliased drawing blends linearly); blurred, a cell is blurred on its own, mirrored at its edges
+    (strokes run on into a joined neighbour, floor into floor). Shapes: see ``EMPTY_SHAPE``. Depends
+    on the board side and frame only.
     """
     geometry = BoardGeometry(size, size, height, width)
     cell = geometry.cell
-    y0, x0 = geometry.origin
-    floor = _render_floor(size, geometry)[y0 : y0 + size * cell, x0 : x0 + size * cell].astype(np.float32)
-    floor = floor.reshape(size, cell, size, cell, 3).transpose(4, 0, 2, 1, 3) / 255.0  # (3, N, N, cell, cell)
+    board = _render_floor(size, geometry).astype(np.float32) / 255.0
+    floor = _by_cell(board, geometry)  # (3, N, N, cell, cell)
     middle = (size // 2, size // 2)
     top, left, bottom, right = geometry.cell_box(*middle)
     share = np.zeros((EMPTY_SHAPE + 1, cell, cell), dtype=np.float32)
@@ -168,10 +171,43 @@ def cell_patterns(size: int, height: int, width: int, sub: int) -> tuple[np.ndar
         if endpoint:
             draw_endpoint(alpha, geometry, middle, _WHITE)
         share[shape] = alpha[top:bottom, left:right] / 255.0
-    weights = _area_weights(cell, sub)  # (sub, cell)
-    cover = weights @ share @ weights.T  # (33, sub, sub)
-    rest = np.stack([weights @ ((1.0 - pattern) * floor) @ weights.T for pattern in share])  # (33, 3, N, N, sub, sub)
-    return cover, np.ascontiguousarray(rest.transpose(0, 2, 3, 4, 5, 1))
+    covers, rests = [], []
+    average = _area_weights(cell, sub)  # (sub, cell)
+    for blur in blurs:
+        # The floor is blurred as a whole (the white frame and grid lines bleed across cell edges), the
+        # strokes cell by cell: the floor left around a stroke is blur(floor) - blur(stroke share * floor).
+        blurred = cv2.GaussianBlur(board, (0, 0), blur * cell) if blur > 0 else board
+        weights = average @ _blur_matrix(cell, blur * cell)  # (sub, cell): blur, then average
+        base = average @ _by_cell(blurred, geometry) @ average.T  # (3, N, N, sub, sub)
+        covers.append(weights @ share @ weights.T)  # (33, sub, sub)
+        rests.append(np.stack([base - weights @ (pattern * floor) @ weights.T for pattern in share]))
+    rest = np.stack(rests)  # (B, 33, 3, N, N, sub, sub)
+    return np.stack(covers), np.ascontiguousarray(rest.transpose(0, 1, 3, 4, 5, 6, 2))
+
+
+def _by_cell(image: np.ndarray, geometry: BoardGeometry) -> np.ndarray:
+    """float32 (3, rows, cols, cell, cell): the cell area of an (H, W, 3) image, cell by cell."""
+    y0, x0 = geometry.origin
+    rows, cols, cell = geometry.rows, geometry.cols, geometry.cell
+    area = image[y0 : y0 + rows * cell, x0 : x0 + cols * cell]
+    return np.ascontiguousarray(area.reshape(rows, cell, cols, cell, 3).transpose(4, 0, 2, 1, 3))
+
+
+def _blur_matrix(cell: int, sigma: float) -> np.ndarray:
+    """float32 (cell, cell): a 1-D Gaussian blur of ``sigma`` px over a cell, mirrored at its edges."""
+    if sigma <= 0:
+        return np.eye(cell, dtype=np.float32)
+    reach = int(np.ceil(3 * sigma))
+    offsets = np.arange(-reach, reach + 1)
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel /= kernel.sum()
+    matrix = np.zeros((cell, cell))
+    for i in range(cell):
+        source = i + offsets
+        source = np.where(source < 0, -source - 1, source)
+        source = np.where(source >= cell, 2 * cell - source - 1, source)
+        np.add.at(matrix[i], np.clip(source, 0, cell - 1), kernel)
+    return matrix.astype(np.float32)
 
 
 def _area_weights(cell: int, sub: int) -> np.ndarray:

@@ -28,6 +28,7 @@ from videorlvr.envs.board import (
     locate_board,
 )
 from videorlvr.envs.flowfree.constants import (
+    BLURS,
     EXPLAIN_TOLERANCE,
     FAST_READ_PX,
     FLOOR_RGB,
@@ -156,7 +157,8 @@ def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
     cells *= gain[:, None, None, None, None, :]
     centres *= gain[:, None, None, :]
     palette = _palette(puzzle.num_colors)
-    cover, rest = cell_patterns(size, height, width, sub)
+    covers, rests = cell_patterns(size, height, width, sub, BLURS)
+    cover, rest = covers[0], rests[0]
     rows, cols = np.indices((size, size))
     labels, margin = classify_colours(centres, palette)
     # An even split has no block wholly inside a pipe: unmix the centre blocks' pipe colour from the
@@ -168,11 +170,17 @@ def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
     labels, margin = classify_colours(pure, palette)
     labels = (labels - 1).astype(np.int8)
     shapes = _shapes(puzzle, labels)
-    colours = (palette / 255.0)[labels + 1]  # (T, N, N, 3)
-    expected = cover[shapes][..., None] * colours[:, :, :, None, None, :]
-    expected += rest[shapes, rows, cols]
-    expected -= cells
-    residual = np.abs(expected).max(axis=(3, 4, 5))
+    colours = (palette / 255.0)[labels + 1][:, :, :, None, None, :]  # (T, N, N, 1, 1, 3)
+    # Each frame is explained by the state drawn sharp or blurred, whichever fits it best (a blur cannot
+    # draw a stroke that is not there, nor erase one that is).
+    residual = np.full((frames, size, size), np.inf, dtype=np.float32)
+    for cover, rest in zip(covers, rests):
+        expected = cover[shapes][..., None] * colours
+        expected += rest[shapes, rows, cols]
+        expected -= cells
+        misses = np.abs(expected).max(axis=(3, 4, 5))
+        better = misses.max(axis=(1, 2)) < residual.max(axis=(1, 2))
+        residual[better] = misses[better]
     readable = bounds.found & (margin.min(axis=(1, 2)) >= MIN_MARGIN) & (residual.max(axis=(1, 2)) <= EXPLAIN_TOLERANCE)
     return FlowReading(labels, margin.astype(np.float32), residual.astype(np.float32), bounds.found, readable)
 

@@ -45,8 +45,8 @@ class VideoFlowFreeEnv(VideoReasoningEnv):
     puzzle's own pipe colours (which colours, and where the dots are, come from the puzzle, not from
     the video), read at the cell's centre; the state read that way must then *explain* the frame:
     every block of every cell must look as the renderer draws that state (pipe strokes, joins to
-    same-coloured neighbours, dots, floor and grid lines) to within a tolerance that absorbs
-    compression, noise, mild blur, drift, casts and flicker. A frame that is not explained is
+    same-coloured neighbours, dots, floor and grid lines), drawn sharp or mildly blurred, to within a
+    tolerance that absorbs compression, noise, drift, casts and flicker. A frame that is not explained is
     unreadable. The rules then judge the frames in order; the *legal prefix* ends at the first frame
     that is unreadable or breaks a rule (``Verdict.broken_frame``):
 

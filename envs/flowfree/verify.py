@@ -5,14 +5,16 @@ flicker are absorbed) and *every* pixel of its cell area is area-averaged into `
 ``SUBDIVISIONS`` blocks per cell (:func:`videorlvr.envs.footprint.read_blocks`). A cell's colour is read
 from its centre block, which lies wholly inside a pipe stroke or endpoint disc: the nearest of the
 floor and the puzzle's own pipe colours (which colours, and where the endpoints are, come from the
-puzzle, never from the video). The state read that way is then made to *explain* the frame: each
-cell's blocks as the renderer would draw that state (the cell's colour, whether it is an endpoint,
-which same-coloured neighbours it joins; :func:`videorlvr.envs.flowfree.render.cell_patterns`) are
-compared with the blocks seen. A frame is *readable* when its board was found, every cell's colour is
-unambiguous (margin >= ``MIN_MARGIN``) and every block of every cell is explained to within
-``EXPLAIN_TOLERANCE``; anything else -- a half-drawn cell, a stray stroke, a smear, pixels
-transplanted into another picture -- leaves it unreadable, and an unreadable frame ends the legal
-prefix (:func:`videorlvr.envs.flowfree.rules.judge`).
+puzzle, never from the video); with an even block count the colour is unmixed from the floor around
+the stroke. The state read that way is then made to *explain* the frame: each cell's blocks as the
+renderer would draw that state (the cell's colour, whether it is an endpoint, which same-coloured
+neighbours it joins; :func:`videorlvr.envs.flowfree.render.cell_patterns`), sharp or under one of
+the mild blurs ``BLURS`` (whichever fits the frame best), are compared with the blocks seen. A frame
+is *readable* when its board was found, every cell's colour is unambiguous (margin >= ``MIN_MARGIN``)
+and every block of every cell is explained to within ``EXPLAIN_TOLERANCE``; anything else -- a
+half-drawn cell, a stray stroke, a smear, pixels transplanted into another picture -- leaves it
+unreadable, and an unreadable frame ends the legal prefix (:func:`videorlvr.envs.flowfree.rules.judge`).
+Each frame is read on its own: nothing a later frame shows changes how an earlier one reads.
 """
 
 from __future__ import annotations
@@ -138,6 +140,19 @@ def _shapes(puzzle: FlowFreePuzzle, labels: np.ndarray) -> np.ndarray:
     return np.where(filled, mask, EMPTY_SHAPE)
 
 
+@lru_cache(maxsize=16)
+def _tables(size: int, height: int, width: int, sub: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cell_patterns` for every blur in ``BLURS``, flattened per cell: covers (B, 33, sub*sub),
+    rests (B, 33, N, N, sub*sub*3); and the sharp centre blocks' mean: cover (33,), rest (33, N, N, 3)."""
+    covers, rests = cell_patterns(size, height, width, sub, BLURS)
+    middle = slice((sub - 1) // 2, sub // 2 + 1)
+    centre_cover = covers[0][:, middle, middle].mean(axis=(1, 2))
+    centre_rest = rests[0][:, :, :, middle, middle].mean(axis=(3, 4))
+    flat_covers = covers.reshape(len(BLURS), EMPTY_SHAPE + 1, sub * sub)
+    flat_rests = np.ascontiguousarray(rests.reshape(len(BLURS), EMPTY_SHAPE + 1, size, size, sub * sub * 3))
+    return flat_covers, flat_rests, centre_cover, centre_rest
+
+
 def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
     """Read a uint8 (T, H, W, 3) video of this puzzle at its own resolution (cells of >= MIN_CELL_PX px;
     ValueError for smaller ones)."""
@@ -150,35 +165,36 @@ def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
     bounds = locate_board(video, geometry)
     sub = subdivisions(geometry.cell)
     blocks = read_blocks(video, geometry, bounds, sub)  # (T, N*sub, N*sub, 3)
-    cells = blocks.reshape(frames, size, sub, size, sub, 3).swapaxes(2, 3)  # (T, N, N, sub, sub, 3) view
+    cells = np.ascontiguousarray(blocks.reshape(frames, size, sub, size, sub, 3).swapaxes(2, 3))  # (T, N, N, sub, sub, 3)
     middle = slice((sub - 1) // 2, sub // 2 + 1)  # the centre block, or the 2x2 around the centre
     centres = cells[:, :, :, middle, middle].mean(axis=(3, 4))  # (T, N, N, 3)
     gain = _endpoint_gain(puzzle, centres)
     cells *= gain[:, None, None, None, None, :]
     centres *= gain[:, None, None, :]
+    cells = cells.reshape(frames, size, size, -1)  # (T, N, N, sub*sub*3)
     palette = _palette(puzzle.num_colors)
-    covers, rests = cell_patterns(size, height, width, sub, BLURS)
-    cover, rest = covers[0], rests[0]
+    covers, rests, centre_cover, centre_rest = _tables(size, height, width, sub)
     rows, cols = np.indices((size, size))
     labels, margin = classify_colours(centres, palette)
     # An even split has no block wholly inside a pipe: unmix the centre blocks' pipe colour from the
     # floor around it, for the shape the first reading implies (a bare stroke where it read empty).
     shapes = _shapes(puzzle, labels.astype(np.int8) - 1)
     shapes = np.where(shapes == EMPTY_SHAPE, 16 * puzzle.endpoint_mask, shapes)
-    share = cover[:, middle, middle].mean(axis=(1, 2))[shapes]  # (T, N, N)
-    pure = (centres - rest[:, :, :, middle, middle].mean(axis=(3, 4))[shapes, rows, cols]) / share[..., None]
+    pure = (centres - centre_rest[shapes, rows, cols]) / centre_cover[shapes][..., None]
     labels, margin = classify_colours(pure, palette)
     labels = (labels - 1).astype(np.int8)
     shapes = _shapes(puzzle, labels)
-    colours = (palette / 255.0)[labels + 1][:, :, :, None, None, :]  # (T, N, N, 1, 1, 3)
+    colours = (palette / 255.0)[labels + 1][:, :, :, None, :]  # (T, N, N, 1, 3)
     # Each frame is explained by the state drawn sharp or blurred, whichever fits it best (a blur cannot
     # draw a stroke that is not there, nor erase one that is).
     residual = np.full((frames, size, size), np.inf, dtype=np.float32)
+    rest_rows = (shapes * (size * size) + (rows * size + cols)).ravel()  # rows of rest, flattened per blur
     for cover, rest in zip(covers, rests):
-        expected = cover[shapes][..., None] * colours
-        expected += rest[shapes, rows, cols]
+        expected = (np.take(cover, shapes, axis=0)[..., None] * colours).reshape(cells.shape)
+        expected += np.take(rest.reshape(-1, rest.shape[-1]), rest_rows, axis=0).reshape(cells.shape)
         expected -= cells
-        misses = np.abs(expected).max(axis=(3, 4, 5))
+        np.abs(expected, out=expected)
+        misses = expected.max(axis=-1)
         better = misses.max(axis=(1, 2)) < residual.max(axis=(1, 2))
         residual[better] = misses[better]
     readable = bounds.found & (margin.min(axis=(1, 2)) >= MIN_MARGIN) & (residual.max(axis=(1, 2)) <= EXPLAIN_TOLERANCE)

@@ -51,6 +51,7 @@ CELL_TOLERANCE = 0.4
 # two drawings (about 0.5 at cells of 10+ px) is ambiguous: an object half there, or between cells.
 MIN_SEPARATION = 0.35
 GAIN_RANGE = (0.6, 1.6)  # per-channel gain a frame that misses may be corrected by (blur dims the frame)
+MIN_HALVED_CELL_PX = 8  # cells at least this wide are 2x2-averaged before block sums (exact and fast)
 REFIT_ABOVE = 0.15  # ... frames whose worst cell misses by more than this get that correction
 MOVES_PER_FRAME = 1  # consecutive frames differ by at most one legal move (a step or a push)
 END_SHARE, MIN_END_FRAMES = 0.1, 2  # the last max(2, ceil(0.1 T)) frames must show the solved state

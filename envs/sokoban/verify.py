@@ -22,7 +22,13 @@ import numpy as np
 
 from videorlvr.envs.board import BoardGeometry, FrameBounds, locate_board, reference_points, sample_points
 from videorlvr.envs.footprint import _cell_area_boxes, subdivisions
-from videorlvr.envs.sokoban.constants import CELL_TOLERANCE, GAIN_RANGE, MIN_SEPARATION, REFIT_ABOVE
+from videorlvr.envs.sokoban.constants import (
+    CELL_TOLERANCE,
+    GAIN_RANGE,
+    MIN_HALVED_CELL_PX,
+    MIN_SEPARATION,
+    REFIT_ABOVE,
+)
 from videorlvr.envs.sokoban.puzzle import Puzzle, State
 from videorlvr.envs.sokoban.render import content_frames
 from videorlvr.envs.sokoban.rules import end_frames, judge, min_frames, read_path
@@ -70,8 +76,9 @@ def read_cells(video: np.ndarray, geometry: BoardGeometry, bounds: FrameBounds, 
     for index, (top, bottom, left, right) in enumerate(boxes.tolist()):
         area = video[index, top:bottom, left:right]
         height, width = bottom - top, right - left
-        if height % 2 == 0 and width % 2 == 0 and height >= 2 * block_rows and width >= 2 * block_cols:
-            # 2x2 means first (OpenCV's fast exact path): a quarter of the pixels to integrate
+        if height % 2 == 0 and width % 2 == 0 and geometry.cell >= MIN_HALVED_CELL_PX:
+            # 2x2 means first (OpenCV's fast exact path): a quarter of the pixels to integrate. Not in
+            # small cells, where a pixel pair straddling a block edge would blur the cell's drawing.
             height, width = height // 2, width // 2
             area = cv2.resize(area, (width, height), interpolation=cv2.INTER_AREA)
         corner_index, areas[index] = _split(height, width, block_rows, block_cols)

@@ -153,6 +153,16 @@ def _tables(size: int, height: int, width: int, sub: int) -> tuple[np.ndarray, n
     return flat_covers, flat_rests, centre_cover, centre_rest
 
 
+def _misses(cover: np.ndarray, rest: np.ndarray, shapes: np.ndarray, colours: np.ndarray, rest_rows: np.ndarray,
+            cells: np.ndarray) -> np.ndarray:
+    """float32 (F, N, N): each cell's largest block difference from its drawn shape and colour."""
+    expected = (np.take(cover, shapes, axis=0)[..., None] * colours).reshape(cells.shape)
+    expected += np.take(rest.reshape(-1, rest.shape[-1]), rest_rows.ravel(), axis=0).reshape(cells.shape)
+    expected -= cells
+    np.abs(expected, out=expected)
+    return expected.max(axis=-1)
+
+
 def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
     """Read a uint8 (T, H, W, 3) video of this puzzle at its own resolution (cells of >= MIN_CELL_PX px;
     ValueError for smaller ones)."""
@@ -166,8 +176,8 @@ def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
     sub = subdivisions(geometry.cell)
     blocks = read_blocks(video, geometry, bounds, sub)  # (T, N*sub, N*sub, 3)
     cells = np.ascontiguousarray(blocks.reshape(frames, size, sub, size, sub, 3).swapaxes(2, 3))  # (T, N, N, sub, sub, 3)
-    middle = slice((sub - 1) // 2, sub // 2 + 1)  # the centre block, or the 2x2 around the centre
-    centres = cells[:, :, :, middle, middle].mean(axis=(3, 4))  # (T, N, N, 3)
+    centre = [(sub - 1) // 2, sub // 2]  # the centre block, or the 2x2 around the centre
+    centres = sum(cells[:, :, :, y, x] for y in set(centre) for x in set(centre)) / len(set(centre)) ** 2  # (T, N, N, 3)
     gain = _endpoint_gain(puzzle, centres)
     cells *= gain[:, None, None, None, None, :]
     centres *= gain[:, None, None, :]
@@ -184,19 +194,19 @@ def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
     labels, margin = classify_colours(pure, palette)
     labels = (labels - 1).astype(np.int8)
     shapes = _shapes(puzzle, labels)
-    colours = (palette / 255.0)[labels + 1][:, :, :, None, :]  # (T, N, N, 1, 3)
-    # Each frame is explained by the state drawn sharp or blurred, whichever fits it best (a blur cannot
-    # draw a stroke that is not there, nor erase one that is).
+    colours = (palette * np.float32(1 / 255))[labels + 1][:, :, :, None, :]  # (T, N, N, 1, 3)
+    # Each frame is explained by the state drawn sharp or, if that misses, blurred: whichever fits best
+    # (a blur cannot draw a stroke that is not there, nor erase one that is).
     residual = np.full((frames, size, size), np.inf, dtype=np.float32)
-    rest_rows = (shapes * (size * size) + (rows * size + cols)).ravel()  # rows of rest, flattened per blur
+    rest_rows = shapes * (size * size) + (rows * size + cols)  # rows of rest, flattened per blur
+    todo = np.arange(frames)
     for cover, rest in zip(covers, rests):
-        expected = (np.take(cover, shapes, axis=0)[..., None] * colours).reshape(cells.shape)
-        expected += np.take(rest.reshape(-1, rest.shape[-1]), rest_rows, axis=0).reshape(cells.shape)
-        expected -= cells
-        np.abs(expected, out=expected)
-        misses = expected.max(axis=-1)
-        better = misses.max(axis=(1, 2)) < residual.max(axis=(1, 2))
-        residual[better] = misses[better]
+        misses = _misses(cover, rest, shapes[todo], colours[todo], rest_rows[todo], cells[todo])
+        better = misses.max(axis=(1, 2)) < residual[todo].max(axis=(1, 2))
+        residual[todo[better]] = misses[better]
+        todo = todo[residual[todo].max(axis=(1, 2)) > EXPLAIN_TOLERANCE]
+        if not len(todo):
+            break
     readable = bounds.found & (margin.min(axis=(1, 2)) >= MIN_MARGIN) & (residual.max(axis=(1, 2)) <= EXPLAIN_TOLERANCE)
     return FlowReading(labels, margin.astype(np.float32), residual.astype(np.float32), bounds.found, readable)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from video_artifacts import add_noise
+from video_artifacts import ARTIFACTS, add_noise, blur
 
 from videorlvr.envs.board import BoardGeometry
 from videorlvr.envs.evaluate import cell_prf
@@ -82,6 +82,21 @@ def test_min_frames_formula():
 def test_oracle_video_survives_h264(difficulty, size):
     puzzle = generate(8, difficulty)
     verdict = verify(puzzle, h264_round_trip(render_solution(puzzle, *size, min_frames(puzzle))))
+    assert verdict.success, verdict.reason
+
+
+@pytest.mark.parametrize("artifact", sorted(ARTIFACTS))
+@pytest.mark.parametrize("difficulty", ["medium", "hard"])
+def test_oracle_at_min_frames_survives_artifacts(artifact, difficulty):
+    puzzle = generate(11, difficulty)
+    verdict = verify(puzzle, ARTIFACTS[artifact](render_solution(puzzle, H, W, min_frames(puzzle))))
+    assert verdict.success, verdict.reason
+
+
+@pytest.mark.parametrize("sigma", [2.0, 3.0])
+def test_blurred_small_cells_are_still_explained(sigma):
+    puzzle = generate(1, "hard", size=10)  # 18-px cells at 240x416: a 3-px blur spreads over a sixth of a cell
+    verdict = verify(puzzle, blur(render_solution(puzzle, H, W, min_frames(puzzle)), 0, sigma))
     assert verdict.success, verdict.reason
 
 

@@ -237,6 +237,7 @@ def judge(
         no_crossing=fill * float(not flips),
         process_valid=fill * legal_frames / num_frames,
     )
+    components = {name: components[name] for name in WEIGHTS}  # in the documented order
     predicted = frozenset() if judged is None else frozenset(
         (int(r * size + c), int(judged[r, c])) for r, c in np.argwhere((judged != EMPTY) & free))
 

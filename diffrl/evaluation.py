@@ -26,6 +26,53 @@ from diffrl.rewards import RewardFunction
 from diffrl.sampling import SamplingPlan, rollout, sample_generators
 
 
+@torch.no_grad()
+def sample_videos(policy: FlowPolicy, source: PromptSource, items: list[Any], seeds: list[int], plan: SamplingPlan,
+                  guidance_scale: float, micro_batch: int, accelerator: Accelerator) -> np.ndarray:
+    """One video per item, uint8 (N, T, H, W, 3), from the given noise seeds (deterministic for an ODE plan)."""
+    videos = []
+    for start in range(0, len(items), micro_batch):
+        chunk = items[start:start + micro_batch]
+        frames = source.first_frames(chunk, policy.height, policy.width)
+        conditions = policy.encode_conditions(frames, [item.prompt for item in chunk])
+        with accelerator.autocast():
+            final = rollout(policy, conditions, plan, guidance_scale,
+                            sample_generators(seeds[start:start + micro_batch])).final
+        videos.append(policy.decode(final))
+    return np.concatenate(videos)
+
+
+class SampleVideos:
+    """A few fixed held-out puzzles sampled (ODE, EMA weights if on) and logged with their verdicts drawn
+    on every frame, every ``run.sample_video_every`` steps: what SFT logs, so a run can be watched."""
+
+    def __init__(self, config: Config, policy: FlowPolicy, accelerator: Accelerator, shift: float,
+                 count: int = 2) -> None:
+        self.config, self.policy, self.accelerator = config, policy, accelerator
+        self.source = held_out_source(config)
+        self.items = [self.source.item(i) for i in range(min(count, len(self.source)))]
+        self.seeds = [int(np.random.SeedSequence([config.run.seed, 11, i]).generate_state(1)[0])
+                      for i in range(len(self.items))]
+        self.plan = SamplingPlan.ode(config.eval.num_inference_steps or config.grpo.num_inference_steps, shift)
+
+    def log(self, tracker: Any, step: int, ema: EMA | None = None) -> None:
+        """Sample on every rank (sharded models need every rank's forward); log on the main one."""
+        from videorlvr.envs.overlay import scored_overlay
+
+        self.policy.module.eval()
+        with ema.applied() if ema is not None else nullcontext():
+            videos = sample_videos(self.policy, self.source, self.items, self.seeds, self.plan,
+                                   self.config.eval.guidance_scale, self.config.optim.micro_batch_size,
+                                   self.accelerator)
+        self.policy.module.train()
+        if not self.accelerator.is_main_process:
+            return
+        drawn = [scored_overlay(item.task, item.puzzle, video) for item, video in zip(self.items, videos)]
+        captions = [f"{item.task}_{'success' if verdict.success else 'fail'}_r{verdict.reward:.2f}"
+                    for item, (_, verdict) in zip(self.items, drawn)]
+        tracker.log_videos(step, "samples", np.stack([overlay for overlay, _ in drawn]), captions)
+
+
 def held_out_source(config: Config) -> PromptSource:
     """The eval set a config describes: rows of ``eval.metadata_csv``, else seeds from ``eval.seed_range``."""
     if config.eval.metadata_csv:
@@ -58,20 +105,10 @@ class HeldOutEvaluator:
         self.seeds = [int(np.random.SeedSequence([config.run.seed, 7, i]).generate_state(1)[0])
                       for i in range(len(self.items))]
 
-    @torch.no_grad()
     def _videos(self, indices: list[int]) -> np.ndarray:
-        policy, acc, batch = self.policy, self.accelerator, self.config.optim.micro_batch_size
-        videos = []
-        for start in range(0, len(indices), batch):
-            chunk = indices[start:start + batch]
-            items = [self.items[i] for i in chunk]
-            frames = self.source.first_frames(items, policy.height, policy.width)
-            conditions = policy.encode_conditions(frames, [item.prompt for item in items])
-            with acc.autocast():
-                final = rollout(policy, conditions, self.plan, self.config.eval.guidance_scale,
-                                sample_generators([self.seeds[i] for i in chunk])).final
-            videos.append(policy.decode(final))
-        return np.concatenate(videos)
+        items, seeds = [self.items[i] for i in indices], [self.seeds[i] for i in indices]
+        return sample_videos(self.policy, self.source, items, seeds, self.plan, self.config.eval.guidance_scale,
+                             self.config.optim.micro_batch_size, self.accelerator)
 
     def evaluate(self, ema: EMA | None = None) -> dict[str, float]:
         """The eval metrics (identical on every rank; collective)."""
@@ -113,4 +150,4 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, float]:
     return metrics
 
 
-__all__ = ["HeldOutEvaluator", "held_out_source", "summarise"]
+__all__ = ["HeldOutEvaluator", "SampleVideos", "held_out_source", "sample_videos", "summarise"]

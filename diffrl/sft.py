@@ -1,7 +1,7 @@
 """The SFT stage: flow-matching regression on demonstration videos, in the GRPO checkpoint format.
 
 Per sample: a clean video ``x_0`` (the oracle solution, or a dataset video), noise ``eps``, a noise level
-``sigma`` drawn half uniformly, half logit-normally (FINDINGS.md: this mix trained the tiny prototypes),
+``sigma`` drawn half uniformly, half logit-normally (docs/findings.md: this mix trained the tiny prototypes),
 ``x_sigma = (1 - sigma) x_0 + sigma eps`` with the given first frame left clean, and the loss
 ``|v_theta(x_sigma) - (eps - x_0)|^2`` over generated elements only. ``sft.loss_weighting: x0`` multiplies
 it by ``sigma^2``, which is the clean-video error ``|x0_theta - x_0|^2`` (what the tiny prototypes
@@ -25,6 +25,7 @@ from accelerate import Accelerator
 from diffrl.config import Config
 from diffrl.data import PromptSource, build_prompt_source
 from diffrl.distributed import clip_grad_norm, gradient_sync
+from diffrl.evaluation import SampleVideos
 from diffrl.policy import FlowPolicy
 from diffrl.sde import masked_mean
 from diffrl.tracking import summary_table
@@ -86,6 +87,9 @@ class SFTTrainer:
         self.source = prompt_source or build_prompt_source(config.data, config.run.seed)
         self._demos: dict[int, tuple[Any, np.ndarray]] = {}
         prepare_training(self, resume)
+        shift = config.grpo.shift if config.grpo.shift is not None else policy.shift
+        self.samples = (SampleVideos(config, policy, acc, shift)
+                        if config.run.sample_video_every <= config.sft.max_steps else None)
 
     def _batch_indices(self) -> list[int]:
         """This process's item indices for the current step."""
@@ -165,6 +169,8 @@ class SFTTrainer:
             metrics = self.train_step()
             if self.step % run.log_every == 0 or self.step == total:
                 self.tracker.log(self.step, metrics)
+            if self.samples is not None and self.step % run.sample_video_every == 0:
+                self.samples.log(self.tracker, self.step, self.ema)
             saved = self.step % run.save_every == 0 or self.step == total
             if saved:
                 self.save()

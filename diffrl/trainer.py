@@ -437,8 +437,11 @@ class GRPOTrainer:
 
 
 def progress_bar(total: int, initial: int, time_budget_s: float | None, **kwargs: Any) -> tqdm:
-    """A tqdm bar over steps; under a CPU-time budget the step total is not known, so none is shown."""
-    return tqdm(total=None if time_budget_s is not None else total, initial=initial, **kwargs)
+    """A bar over steps (live on a terminal, one line per update in logs); under a CPU-time budget the
+    step total is not known, so none is shown."""
+    from videorlvr.envs.progress import progress_bar as bar
+
+    return bar(total=None if time_budget_s is not None else total, initial=initial, **kwargs)
 
 
 def cpu_seconds_since(started: float, accelerator: Accelerator) -> float:

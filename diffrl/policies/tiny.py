@@ -5,7 +5,7 @@ the "VAE" is the identity. Conditioning follows Wan2.2-TI2V: the first frame's l
 fixed, and every token carries its own timestep (0 on frame 0, sigma elsewhere).
 
 The network is a space-time transformer with one token per ``patch_size`` square per frame. What made the
-prototypes in FINDINGS.md learn, kept here: the clean first frame is added to every frame's tokens; the
+prototypes in docs/findings.md learn, kept here: the clean first frame is added to every frame's tokens; the
 learned position embeddings start at std 0.5 (at 0.02 the model cannot tell cells or frames apart); the
 clean video is predicted as a residual on the first frame (``x0 = first_frame + net(...)``), from which the
 velocity follows as ``v = (x_t - x0) / sigma``. Pick a resolution whose board cells align with the patches.

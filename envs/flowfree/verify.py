@@ -216,11 +216,15 @@ def verify(puzzle: FlowFreePuzzle, video: VideoLike) -> Verdict:
     if not isinstance(puzzle, FlowFreePuzzle):
         raise TypeError(f"puzzle must be a FlowFreePuzzle, got {type(puzzle).__name__}")
     video = as_video(video)
-    empty = np.zeros((0, puzzle.size, puzzle.size), dtype=np.int8)
     try:
-        reading = perceive(puzzle, video)
-    except ValueError as error:  # a frame too small for this board: nothing can be read
-        return judge(puzzle, empty, frames=[], num_frames=len(video), unreadable={0: str(error)})
+        cell = BoardGeometry(puzzle.size, puzzle.size, video.shape[1], video.shape[2]).cell
+    except ValueError:  # not even the 4 px every board needs
+        cell = 0
+    if cell < MIN_CELL_PX:  # a frame too small for this board: nothing can be read
+        why = f"a {puzzle.size}x{puzzle.size} board needs cells of at least {MIN_CELL_PX} px, the frame gives {cell}"
+        empty = np.zeros((0, puzzle.size, puzzle.size), dtype=np.int8)
+        return judge(puzzle, empty, frames=[], num_frames=len(video), unreadable={0: why})
+    reading = perceive(puzzle, video)
     unreadable = np.flatnonzero(~reading.readable)
     why = {int(unreadable[0]): reading.why_unreadable(int(unreadable[0]))} if len(unreadable) else {}
     return judge(puzzle, reading.states, frames=reading.frames, num_frames=len(video), unreadable=why)

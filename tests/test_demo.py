@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from diffrl.cli import main
 
 
 def test_quick_demo_runs_every_stage_and_writes_the_table(tmp_path, capsys):
-    assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
-    record = json.loads((tmp_path / "demo_results.json").read_text())
-    assert set(record["results"]) == {"sft", "grpo", "grpo_ema", "continued_sft"}
-    for result in record["results"].values():
-        assert 0.0 <= result["success_rate"] <= 1.0 and 0.0 <= result["f1"] <= 1.0 and result["components"]
-    assert record["results"]["grpo"]["step"] >= 1 and record["results"]["continued_sft"]["step"] > 6
-    assert len(list((tmp_path / "held_out_samples" / "grpo").glob("*.mp4"))) == 4
-    assert "held-out success" in capsys.readouterr().out
+    out = tmp_path / "demo"
+    assert main(["demo", "--quick", "--out", str(out)]) == 0
+    record = json.loads((out / "demo_results.json").read_text())
+    assert record["readout"] == "EMA weights"
+    for split in ("held_out", "harder"):
+        assert set(record["results"][split]) == {"sft", "grpo", "continued_sft"}
+        for result in record["results"][split].values():
+            low, high = result["interval"]
+            assert 0.0 <= low <= result["success_rate"] <= high <= 1.0 and 0.0 <= result["f1"] <= 1.0
+            assert len(result["successes"]) == 8 and result["components"]
+    assert record["results"]["held_out"]["grpo"]["step"] >= 1
+    assert record["results"]["held_out"]["continued_sft"]["step"] > 6
+    assert set(record["comparisons"]) == {f"{split}/grpo_vs_{other}" for split in ("held_out", "harder")
+                                          for other in ("sft", "continued_sft")}
+    printed = capsys.readouterr().out
+    assert "audit:" in printed and "95% interval" in printed and "McNemar" in printed
+
+
+def test_a_folder_with_an_earlier_demo_is_refused_unless_resumed(tmp_path):
+    (tmp_path / "grpo").mkdir()
+    with pytest.raises(SystemExit, match="already holds a demo"):
+        main(["demo", "--quick", "--out", str(tmp_path)])

@@ -174,8 +174,8 @@ class SFTTrainer:
             saved = self.step % run.save_every == 0 or self.step == total
             if saved:
                 self.save()
+            bar.set_postfix(loss=f"{metrics['loss']:.4f}", refresh=False)  # shown with the next redraw
             bar.update(1)
-            bar.set_postfix(loss=f"{metrics['loss']:.4f}")
             if time_budget_s is not None and cpu_seconds_since(started, acc) >= time_budget_s:
                 break
         bar.close()

@@ -420,8 +420,10 @@ class GRPOTrainer:
                 saved = self.step % run.save_every == 0 or self.step == self.max_steps
                 if saved:
                     self.save()
+                # The postfix rides on the next update's redraw: in a log, one line per interval, not per step.
+                bar.set_postfix(reward=f"{metrics['reward']:.3f}", success=f"{metrics['success']:.2f}",
+                                refresh=False)
                 bar.update(1)
-                bar.set_postfix(reward=f"{metrics['reward']:.3f}", success=f"{metrics['success']:.2f}")
                 if time_budget_s is not None and cpu_seconds_since(started, acc) >= time_budget_s:
                     break
             if not saved and time_budget_s is not None:  # stopped by the budget: keep what it reached

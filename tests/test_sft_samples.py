@@ -7,7 +7,6 @@ from synthetic_tasks import tiny_config
 from diffrl.policies import build_policy
 from diffrl.sft import SFTTrainer
 
-
 SMALL_MAZES = {"policy": {"height": 48, "width": 48, "num_frames": 7},
                "data": {"tasks": ["maze"], "difficulty": "easy",
                         "task_kwargs": {"maze": {"size": [4, 4], "path_length": [2, 5]}}}}

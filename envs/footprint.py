@@ -1,13 +1,14 @@
 """Whole-board reading: every pixel of a located board, area-averaged into a few blocks per cell.
 
 Sparse reading (a few pixels per cell) is fast and foolable: a do-nothing video with the oracle's
-pixels copied at the read points passes. Here each frame's located cell area (:func:`board.locate_board`)
-is shrunk with OpenCV's area interpolation, so every pixel of the board weighs on exactly the blocks it
-lies in, into ``sub x sub`` blocks per cell; colours are normalised so that the frame's own black is 0
-and its white is 1 (undoing gain, casts and flicker). A task reads its state from these blocks and then
-checks that the state *explains* them: it builds the blocks its renderer would draw for that state
-(:func:`drawn_blocks`) and compares them per cell (:func:`cell_residuals`). A frame whose state does
-not explain every cell is unreadable.
+pixels copied at the read points passes. Here each frame's located cell area (:func:`cell_area_boxes`,
+from :func:`board.locate_board`) is shrunk with OpenCV's area interpolation, so every pixel of the board
+weighs on exactly the blocks it lies in, into ``sub x sub`` blocks per cell; colours are normalised so
+that the frame's own black is 0 and its white is 1 (undoing gain, casts and flicker). A task reads its
+state from these blocks and then checks that the state *explains* them, cell by cell, against the blocks
+its renderer draws for that state; a frame whose state does not explain every cell is unreadable. (The
+maze and Sokoban readers sum whole-pixel blocks of the same boxes, which is faster when cells do not
+divide evenly.)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def subdivisions(geometry: BoardGeometry, most: int = MAX_SUBDIVISIONS) -> int:
     return int(max(1, min(most, geometry.cell // MIN_BLOCK_PX)))
 
 
-def _cell_area_boxes(geometry: BoardGeometry, bounds: FrameBounds, frames: np.ndarray) -> np.ndarray:
+def cell_area_boxes(geometry: BoardGeometry, bounds: FrameBounds, frames: np.ndarray) -> np.ndarray:
     """Integer pixel boxes ``(F, 4)`` = (top, bottom, left, right) of the cell area in each located frame.
 
     Frames whose board was not found fall back to the drawn position.
@@ -76,7 +77,7 @@ def read_blocks(
     if sub < 1:
         raise ValueError(f"sub must be at least 1, got {sub}")
     frames = np.arange(video.shape[0]) if frames is None else np.asarray(frames, dtype=np.int64)
-    boxes = _cell_area_boxes(geometry, bounds, frames)
+    boxes = cell_area_boxes(geometry, bounds, frames)
     size = (geometry.cols * sub, geometry.rows * sub)  # OpenCV's (width, height)
     blocks = np.empty((len(frames), size[1], size[0], 3), dtype=np.uint8)
     for index, (frame, (top, bottom, left, right)) in enumerate(zip(frames.tolist(), boxes.tolist())):
@@ -91,23 +92,3 @@ def read_blocks(
     out -= low[:, None, None, :]
     out *= (1.0 / span)[:, None, None, :]
     return out
-
-
-def drawn_blocks(frame: np.ndarray, geometry: BoardGeometry, sub: int) -> np.ndarray:
-    """The blocks of a frame as the renderer drew it (exact black and white): float32 (rows*sub, cols*sub, 3)."""
-    y0, x0 = geometry.origin
-    area = frame[y0 : y0 + geometry.rows * geometry.cell, x0 : x0 + geometry.cols * geometry.cell]
-    blocks = cv2.resize(area, (geometry.cols * sub, geometry.rows * sub), interpolation=cv2.INTER_AREA)
-    return blocks.astype(np.float32) * np.float32(1.0 / 255.0)
-
-
-def cell_residuals(observed: np.ndarray, expected: np.ndarray, rows: int, cols: int, sub: int) -> np.ndarray:
-    """How badly each cell's blocks miss the expected ones: float32 ``(F, rows, cols)``.
-
-    observed: (F, rows*sub, cols*sub, 3) from :func:`read_blocks`; expected: the same shape (or
-    broadcastable, e.g. one drawn state for every frame). A cell's residual is the largest
-    channel difference over its blocks, so one wrong block anywhere in a cell shows.
-    """
-    difference = np.abs(observed - expected).max(axis=-1)  # (F, rows*sub, cols*sub)
-    frames = difference.shape[0]
-    return difference.reshape(frames, rows, sub, cols, sub).max(axis=(2, 4))

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from videorlvr.envs.board import BoardGeometry, FrameBounds, reference_points, sample_points
-from videorlvr.envs.footprint import _cell_area_boxes
+from videorlvr.envs.footprint import cell_area_boxes
 from videorlvr.envs.maze.constants import BLUR_SIGMAS, FLOOR_MATCH, FLOOR_RGB, FLOOR_SAMPLES, SUBDIVISIONS
 from videorlvr.envs.maze.generator import MazePuzzle
 from videorlvr.envs.maze.render import _draw_agent, geometry_for, render_board
@@ -60,7 +60,7 @@ def read_blocks(video: np.ndarray, geometry: BoardGeometry, bounds: FrameBounds)
     """The normalised blocks of every located board, channel-first float32 (T, 3, *grid.shape)."""
     grid = block_grid(geometry)
     frames = np.arange(video.shape[0])
-    boxes = _cell_area_boxes(geometry, bounds, frames)  # (T, 4): top, bottom, left, right of the cells
+    boxes = cell_area_boxes(geometry, bounds, frames)  # (T, 4): top, bottom, left, right of the cells
     drawn = np.array([geometry.rows * geometry.cell, geometry.cols * geometry.cell], dtype=np.float64)
     scale = np.stack([boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2]], axis=1) / drawn  # (T, 2)
     start = np.rint(boxes[:, [0, 2]] - np.asarray(grid.before) * scale).astype(np.int64)

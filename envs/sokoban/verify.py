@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from videorlvr.envs.board import BoardGeometry, FrameBounds, locate_board, reference_points, sample_points
-from videorlvr.envs.footprint import _cell_area_boxes, subdivisions
+from videorlvr.envs.footprint import cell_area_boxes, subdivisions
 from videorlvr.envs.sokoban.constants import (
     CELL_TOLERANCE,
     GAIN_RANGE,
@@ -69,7 +69,7 @@ def read_cells(video: np.ndarray, geometry: BoardGeometry, bounds: FrameBounds, 
     divides evenly.
     """
     frames = len(video)
-    boxes = _cell_area_boxes(geometry, bounds, np.arange(frames))
+    boxes = cell_area_boxes(geometry, bounds, np.arange(frames))
     block_rows, block_cols = geometry.rows * sub, geometry.cols * sub
     corners = np.empty((frames, block_rows + 1, block_cols + 1, 3), dtype=np.int32)
     areas = np.empty((frames, block_rows, block_cols, 1), dtype=np.float32)
@@ -117,7 +117,7 @@ def _drawn(puzzle: Puzzle, height: int, width: int) -> tuple[BoardGeometry, int,
 def _residuals(observed: np.ndarray, expected: np.ndarray, rows: int, cols: int, sub: int) -> np.ndarray:
     """Per cell, the largest channel difference over its blocks: float32 (F, rows, cols).
 
-    The same as :func:`videorlvr.envs.footprint.cell_residuals`, by elementwise maxima over array slices
+    Computed by elementwise maxima over array slices
     (numpy reduces short axes an order of magnitude slower)."""
     difference = observed - expected
     np.abs(difference, out=difference)

@@ -11,7 +11,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from videorlvr.envs.follow import merge_repeats
-from videorlvr.envs.follow_env import MOVE_WORDS, follow_schedule
+from videorlvr.envs.follow_env import follow_schedule
 
 SIZE = {"height": 240, "width": 416, "num_frames": 33}
 
@@ -30,13 +30,15 @@ def _maze_with_a_blocked_move():
     raise AssertionError("no maze episode among 50 seeds drew a blocked move")
 
 
-@pytest.mark.parametrize("env_id", ["VideoMaze-v0", "VideoSokoban-v0"])
+@pytest.mark.parametrize("env_id", ["VideoMaze-v0", "VideoSokoban-v0", "VideoFlowFree-v0"])
 def test_oracle_follow_video_succeeds_and_env_checks(env_id: str) -> None:
     env = _env(env_id)
     check_env(env.unwrapped, skip_render_check=True)
     _, info = env.reset(seed=7)
-    assert len(info["moves"]) == 8 and set(info["moves"]) <= set("udlr")
-    words = ", ".join(MOVE_WORDS[m] for m in info["moves"])
+    follow = env.unwrapped.follow
+    tokens = follow.parse(env.unwrapped.puzzle, info["moves"])
+    assert len(tokens) == 8 == len(env.unwrapped._expected) - 1
+    words = ", ".join(follow.words(env.unwrapped.puzzle, token) for token in tokens)
     assert words in env.unwrapped._observation()["prompt"]
     _, reward, terminated, _, info = env.step(env.unwrapped.solution_video())
     assert (reward, terminated, info["success"]) == (1.0, True, True), info["reason"]
@@ -100,8 +102,9 @@ def test_moves_can_be_posed_and_are_validated() -> None:
         env.reset(seed=1, options={"moves": "rx"})
     with pytest.raises(ValueError, match="frames"):
         env.reset(seed=1, options={"moves": "r" * 40})
-    with pytest.raises(ValueError, match="available for"):
-        gym.make("VideoFlowFree-v0", mode="follow")
+    flowfree = _env("VideoFlowFree-v0")
+    with pytest.raises(ValueError, match="colour letter"):
+        flowfree.reset(seed=1, options={"moves": "rr"})
     with pytest.raises(ValueError, match="mode must be one of"):
         gym.make("VideoMaze-v0", mode="dream")
     with pytest.raises(ValueError, match="follow_moves"):
@@ -119,20 +122,35 @@ def test_follow_schedule_moves_at_most_once_per_frame() -> None:
 def test_follow_dataset_export_rescores_from_its_mp4s(tmp_path) -> None:
     import json
 
+    from videorlvr.envs import ENV_IDS
     from videorlvr.envs.export import read_metadata
     from videorlvr.envs.follow_export import FOLLOW_COLUMNS, export_follow_dataset
 
     csv_path = export_follow_dataset(tmp_path, count=2, difficulty="easy", progress=False, **SIZE)
     rows = read_metadata(csv_path)
-    assert len(rows) == 4 and set(rows[0]) == set(FOLLOW_COLUMNS)
+    assert len(rows) == 6 and set(rows[0]) == set(FOLLOW_COLUMNS)
     for row in rows:
-        env = gym.make(f"Video{'Maze' if row['task_type'] == 'maze' else 'Sokoban'}-v0", mode="follow",
-                       difficulty="easy", **SIZE)
+        env = gym.make(ENV_IDS[row["task_type"]], mode="follow", difficulty="easy", **SIZE)
         _, info = env.reset(options={"puzzle": json.loads(row["puzzle"]), "moves": row["moves"]})
         assert info["moves"] == row["moves"]
-        assert ", ".join(MOVE_WORDS[m] for m in row["moves"]) in row["prompt"]
+        assert env.unwrapped._observation()["prompt"] == row["prompt"]
         _, _, _, _, info = env.step(str(csv_path.parent / row["video"]))
         assert info["success"], info["reason"]
     mtimes = [p.stat().st_mtime_ns for p in sorted(csv_path.parent.rglob("*.mp4"))]
     export_follow_dataset(tmp_path, count=2, difficulty="easy", progress=False, **SIZE)  # resumes: no rewrite
     assert mtimes == [p.stat().st_mtime_ns for p in sorted(csv_path.parent.rglob("*.mp4"))]
+
+
+def test_flowfree_fill_order_with_a_wrong_cell_fails_where_it_diverges() -> None:
+    from videorlvr.envs.flowfree.render import render_states
+
+    env = _env("VideoFlowFree-v0")
+    env.reset(seed=2)
+    target = merge_repeats(env.unwrapped._expected)
+    wrong = np.array(target[2])
+    empty = np.argwhere(wrong < 0)[0]
+    wrong[tuple(empty)] = (int(np.max(wrong)) + 1) % env.unwrapped.puzzle.num_colors  # a stray cell
+    grids = [np.array(state) for state in target[:2]] + [wrong] * (SIZE["num_frames"] - 2)
+    video = render_states(env.unwrapped.puzzle, np.stack(grids).astype(np.int8), SIZE["height"], SIZE["width"])
+    _, reward, _, _, info = env.step(video)
+    assert not info["success"] and info["reason"].startswith("frame 2 ") and reward < 1.0

@@ -7,6 +7,7 @@ and below the honest half (the oracle cut halfway) whenever it cheats to get fur
 
 import itertools
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -91,8 +92,11 @@ def _erase_walls(frame, puzzle, geometry, cells=None):
     (y0, x0), size = geometry.origin, geometry.cell
     grid = frame[y0 : y0 + puzzle.rows * size, x0 : x0 + puzzle.cols * size]
     dark = grid.max(axis=-1) < 80
-    if cells is not None:
-        dark &= np.repeat(np.repeat(cells, size, axis=0), size, axis=1)
+    if cells is not None:  # the whole walls around those cells: both halves of each wall line
+        around = np.repeat(np.repeat(cells, size, axis=0), size, axis=1)
+        reach = int(np.ceil(0.2 * size))  # beyond the wall's far half (walls are 0.2 cell thick)
+        around = cv2.dilate(around.astype(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
+        dark &= around
     grid[dark] = FLOOR
 
 

@@ -54,7 +54,7 @@ def simulate(text: str, moves: str) -> tuple[bool, bool]:
     return True, boxes == targets
 
 
-def _generated(count: int = 12) -> list[tuple[str, str]]:
+def _generated(count: int = 32) -> list[tuple[str, str]]:
     task = get_task("sokoban")
     return [(level_to_text(p.level), p.solution) for p in (task.generate(s, d) for s in range(count // 2)
                                                               for d in ("easy", "medium"))]

@@ -34,8 +34,6 @@ def make_env(task: str, answer: str = "video", mode: str = "solve", **kwargs: An
         from videorlvr.envs import get_task
         from videorlvr.envs.answers.env import TextAnswerEnv
 
-        if "num_frames" in kwargs:
-            raise ValueError("num_frames does not apply to answer='text' (the answer is text, not a video)")
         return TextAnswerEnv(get_task(task), **kwargs)
     module, name = _VIDEO_CLASSES[task].split(":")
     return getattr(importlib.import_module(module), name)(**kwargs)

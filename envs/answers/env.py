@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import string
-from typing import Any, ClassVar
+from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from videorlvr.envs.answers import question, score_answer, solution_answer
-from videorlvr.envs.types import TaskSpec, Verdict
+from videorlvr.envs.base import VideoReasoningEnv
+from videorlvr.envs.types import TaskSpec
+from videorlvr.envs.video import MAX_FRAMES
 
 QUESTION_MAX_LENGTH = 16_384  # a 32x32 maze drawn in characters is ~4.3k; the format adds a few hundred
 ANSWER_MAX_LENGTH = 8_192
-# Frames are irrelevant to a text answer; validation still checks the kwargs and the board size.
-_ANY_FRAME_COUNT = 1_000_000
 
 
-class TextAnswerEnv(gym.Env):
+class TextAnswerEnv(VideoReasoningEnv):
     """A puzzle answered in text — ``gym.make("VideoMaze-v0", answer="text")`` (also FlowFree, Sokoban).
 
     ## Description
@@ -50,33 +49,15 @@ class TextAnswerEnv(gym.Env):
 
     ## Arguments
     Those of the video environment except ``num_frames``, plus ``answer="text"``.
-    ``env.unwrapped.solution_answer()`` is the oracle's answer.
+    ``env.unwrapped.solution_answer()`` is the oracle's answer; ``render()`` after ``step`` draws the
+    verdict's banner over the first frame.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 1}
-
-    def __init__(
-        self,
-        task: TaskSpec,
-        difficulty: str = "medium",
-        height: int = 480,
-        width: int = 832,
-        reward_mode: str = "dense",
-        render_mode: str | None = None,
-        **puzzle_kwargs: Any,
-    ) -> None:
-        from videorlvr.envs.base import DIFFICULTIES, REWARD_MODES
-
-        if difficulty not in DIFFICULTIES:
-            raise ValueError(f"difficulty must be one of {DIFFICULTIES}, got {difficulty!r}")
-        if reward_mode not in REWARD_MODES:
-            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
-        task.validate(difficulty, int(height), int(width), _ANY_FRAME_COUNT, **puzzle_kwargs)
-        self.task, self.difficulty, self.reward_mode = task, difficulty, reward_mode
-        self.height, self.width, self.render_mode = int(height), int(width), render_mode
-        self.puzzle_kwargs = puzzle_kwargs
+    def __init__(self, task: TaskSpec, **kwargs: Any) -> None:
+        if "num_frames" in kwargs:
+            raise ValueError("num_frames does not apply to answer='text' (the answer is text, not a video)")
+        self.task = task
+        super().__init__(num_frames=MAX_FRAMES, **kwargs)  # frames are irrelevant: any preset fits
         self.observation_space = spaces.Dict(
             {
                 "frame": spaces.Box(0, 255, (self.height, self.width, 3), dtype=np.uint8),
@@ -84,23 +65,6 @@ class TextAnswerEnv(gym.Env):
             }
         )
         self.action_space = spaces.Text(max_length=ANSWER_MAX_LENGTH, min_length=0, charset=string.printable)
-        self.puzzle: Any = None
-        self._first_frame: np.ndarray | None = None
-        self.last_verdict: Verdict | None = None
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        options = dict(options or {})
-        if set(options) - {"puzzle"}:
-            raise ValueError(f"unknown reset options: {sorted(set(options) - {'puzzle'})} (accepted: 'puzzle')")
-        if "puzzle" in options:
-            self.puzzle = self.task.puzzle_from_dict(options["puzzle"])
-        else:
-            puzzle_seed = seed if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
-            self.puzzle = self.task.generate(puzzle_seed, self.difficulty, **self.puzzle_kwargs)
-        self._first_frame = self.task.render_first_frame(self.puzzle, self.height, self.width)
-        self.last_verdict = None
-        return self._observation(), self._info()
 
     def step(self, action: str):
         if self.puzzle is None:
@@ -108,7 +72,7 @@ class TextAnswerEnv(gym.Env):
         if not isinstance(action, str):
             raise TypeError(f"the action is the answer text, a str; got {type(action).__name__}")
         verdict = score_answer(self.task.name, action, self.puzzle)
-        self.last_verdict = verdict
+        self.last_verdict, self._scored_frames = verdict, 0
         reward = float(verdict.success) if self.reward_mode == "success" else verdict.reward
         info = self._info() | {
             "success": verdict.success,
@@ -124,13 +88,5 @@ class TextAnswerEnv(gym.Env):
             raise RuntimeError("call reset() before solution_answer()")
         return solution_answer(self.task.name, self.puzzle)
 
-    def render(self) -> np.ndarray | None:
-        if self.render_mode == "rgb_array" and self._first_frame is not None:
-            return self._first_frame.copy()
-        return None
-
     def _observation(self) -> dict[str, Any]:
         return {"frame": self._first_frame.copy(), "prompt": question(self.task.name, self.puzzle)}
-
-    def _info(self) -> dict[str, Any]:
-        return {"task": self.task.name, "puzzle": self.puzzle.to_dict()}

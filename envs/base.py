@@ -115,11 +115,20 @@ class VideoReasoningEnv(gym.Env):
         if self.puzzle is None:
             raise RuntimeError("call reset() before step()")
         video = as_video(action, self.height, self.width)
-        verdict = self.task.verify(self.puzzle, video)
+        verdict = self._verify(video)
         if self.render_mode == "rgb_array_list":
             self._collect_overlay()  # a previous step not rendered yet keeps its frames
             self._last_video = video
-        self.last_verdict, self._scored_frames = verdict, len(video)
+        return self._result(verdict, len(video))
+
+    def _verify(self, video: np.ndarray) -> Verdict:
+        """The verdict on an answer video, uint8 (T, H, W, 3) at the env's size (a mode may judge otherwise)."""
+        return self.task.verify(self.puzzle, video)
+
+    def _result(self, verdict: Verdict, frames: int):
+        """Record ``verdict`` (of an answer of ``frames`` frames) and return the step tuple: one-step
+        episodes, so ``terminated`` is True."""
+        self.last_verdict, self._scored_frames = verdict, frames
         reward = float(verdict.success) if self.reward_mode == "success" else verdict.reward
         info = self._info() | {
             "success": verdict.success,

@@ -22,8 +22,7 @@ import numpy as np
 
 from videorlvr.envs.base import VideoReasoningEnv
 from videorlvr.envs.follow import END_FRAMES, judge_follow, min_follow_frames
-from videorlvr.envs.types import TaskSpec
-from videorlvr.envs.video import VideoLike, as_video
+from videorlvr.envs.types import TaskSpec, Verdict
 
 MOVE_LETTERS = "udlr"
 MOVE_WORDS = {"u": "up", "d": "down", "l": "left", "r": "right"}
@@ -268,21 +267,10 @@ class FollowEnv(VideoReasoningEnv):
         self._expected = self.follow.states(self.puzzle, moves)
         return self._observation(), self._info()
 
-    def step(self, action: VideoLike):
-        if self.puzzle is None:
-            raise RuntimeError("call reset() before step()")
-        video = as_video(action, self.height, self.width)
+    def _verify(self, video: np.ndarray) -> Verdict:
         observed = self.follow.read(self.puzzle, video)
-        verdict = judge_follow(self._expected, observed)
         trace = tuple(None if state is None else self.follow.marks(self.puzzle, state) for state in observed)
-        verdict = dataclasses.replace(verdict, trace=trace)
-        self.last_verdict, self._scored_frames = verdict, len(video)
-        if self.render_mode == "rgb_array_list":
-            self._last_video = video
-        reward = float(verdict.success) if self.reward_mode == "success" else verdict.reward
-        info = self._info() | {"success": verdict.success, "components": dict(verdict.components),
-                               "reason": verdict.reason, "dense_reward": verdict.reward}
-        return self._observation(), reward, True, False, info
+        return dataclasses.replace(judge_follow(self._expected, observed), trace=trace)
 
     def solution_video(self, num_frames: int | None = None) -> np.ndarray:
         """The oracle follow video: uint8 ``(num_frames, H, W, 3)``, one move per frame, then held."""

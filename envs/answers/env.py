@@ -71,16 +71,7 @@ class TextAnswerEnv(VideoReasoningEnv):
             raise RuntimeError("call reset() before step()")
         if not isinstance(action, str):
             raise TypeError(f"the action is the answer text, a str; got {type(action).__name__}")
-        verdict = score_answer(self.task.name, action, self.puzzle)
-        self.last_verdict, self._scored_frames = verdict, 0
-        reward = float(verdict.success) if self.reward_mode == "success" else verdict.reward
-        info = self._info() | {
-            "success": verdict.success,
-            "components": dict(verdict.components),
-            "reason": verdict.reason,
-            "dense_reward": verdict.reward,
-        }
-        return self._observation(), reward, True, False, info
+        return self._result(score_answer(self.task.name, action, self.puzzle), 0)
 
     def solution_answer(self) -> str:
         """The oracle's answer to the current puzzle, in the task's answer format."""

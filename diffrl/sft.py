@@ -163,7 +163,7 @@ class SFTTrainer:
         ``time_budget_s`` CPU seconds (then a checkpoint is written). Returns the metrics history."""
         run, total, acc = self.config.run, self.config.sft.max_steps, self.accelerator
         stop = total if until_step is None else min(total, until_step)
-        bar = progress_bar(total, self.step, time_budget_s, desc="sft", disable=not acc.is_main_process)
+        bar = progress_bar(total, self.step, time_budget_s, desc=f"{run.name} (sft)", disable=not acc.is_main_process)
         started, saved = time.process_time(), True
         while self.step < stop:
             metrics = self.train_step()

@@ -403,7 +403,8 @@ class GRPOTrainer:
         ``time_budget_s`` CPU seconds (then a checkpoint is written). Returns the metrics history."""
         run, acc = self.config.run, self.accelerator
         stop = self.max_steps if until_step is None else min(self.max_steps, until_step)
-        bar = progress_bar(self.max_steps, self.step, time_budget_s, desc="grpo", disable=not acc.is_main_process)
+        bar = progress_bar(self.max_steps, self.step, time_budget_s, desc=f"{run.name} (grpo)",
+                           disable=not acc.is_main_process)
         started, saved = time.process_time(), True
         try:
             while self.step < stop:

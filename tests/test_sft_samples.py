@@ -32,5 +32,5 @@ def test_sft_skips_sampling_when_the_interval_is_beyond_the_run(tmp_path):
 def test_training_progress_in_a_log_is_a_few_whole_lines(tmp_path, capsys):
     config = tiny_config(tmp_path, sft={"max_steps": 6, "batch_size": 4}, **SMALL_MAZES)
     SFTTrainer(config, build_policy(config.policy)).train()
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("sft:")]
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("test (sft):")]  # run name
     assert 1 <= len(lines) <= 2 and "\r" not in "".join(lines)  # not one redraw per step

@@ -73,6 +73,7 @@ class DataConfig:
     seed_range: list = field(default_factory=lambda: [0, 1_000_000])
     metadata_csv: str | None = None
     task_kwargs: dict = field(default_factory=dict)
+    pace: str = "steady"  # SFT demonstrations rendered from puzzles: "steady" or "eager" (videorlvr.envs.types.PACES)
 
 
 @dataclass
@@ -273,6 +274,7 @@ def validate(config: Config) -> Config:
         _at_least("policy", key, getattr(policy, key), 1)
     _choice("data", "source", data.source, ("seeds", "csv"))
     _choice("data", "difficulty", data.difficulty, ("easy", "medium", "hard"))
+    _choice("data", "pace", data.pace, ("steady", "eager"))
     if not data.tasks:
         raise ConfigError("data.tasks must name at least one task")
     for task in data.tasks:

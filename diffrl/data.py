@@ -64,15 +64,18 @@ def task_spec(name: str) -> Any:
 
 
 class EnvPromptSource:
-    """Shared rendering for sources whose items are environment puzzles."""
+    """Shared rendering for sources whose items are environment puzzles; demonstrations are the oracle's
+    videos at ``pace`` (see :data:`videorlvr.envs.types.PACES`)."""
+
+    pace: str = "steady"
 
     def first_frames(self, items: Sequence[PromptItem], height: int, width: int) -> np.ndarray:
         return np.stack([task_spec(it.task).render_first_frame(it.puzzle, height, width) for it in items])
 
     def solution_videos(self, items: Sequence[PromptItem], height: int, width: int, num_frames: int) -> np.ndarray:
-        return np.stack(
-            [task_spec(it.task).render_solution(it.puzzle, height, width, num_frames) for it in items]
-        )
+        return np.stack([
+            task_spec(it.task).render_solution(it.puzzle, height, width, num_frames, self.pace) for it in items
+        ])
 
 
 class SeedPromptSource(EnvPromptSource):
@@ -86,8 +89,9 @@ class SeedPromptSource(EnvPromptSource):
         seed_range: tuple[int, int],
         run_seed: int = 0,
         task_kwargs: dict[str, dict[str, Any]] | None = None,
+        pace: str = "steady",
     ) -> None:
-        self.tasks, self.difficulty = list(tasks), difficulty
+        self.tasks, self.difficulty, self.pace = list(tasks), difficulty, pace
         self.seed_range = (int(seed_range[0]), int(seed_range[1]))
         self.run_seed, self.task_kwargs = int(run_seed), dict(task_kwargs or {})
         for task in self.tasks:
@@ -113,8 +117,10 @@ class CsvPromptSource(EnvPromptSource):
     (resized, and its frames resampled evenly to the policy's count). Epoch ``e`` visits the rows in a
     permutation keyed on ``(run_seed, e)``."""
 
-    def __init__(self, path: str | Path, run_seed: int = 0, tasks: Sequence[str] | None = None) -> None:
-        path = Path(path)
+    def __init__(
+        self, path: str | Path, run_seed: int = 0, tasks: Sequence[str] | None = None, pace: str = "steady"
+    ) -> None:
+        path, self.pace = Path(path), pace
         if not path.is_file():
             raise ValueError(f"metadata CSV not found: {path}")
         with path.open(newline="", encoding="utf-8") as handle:
@@ -166,8 +172,10 @@ class CsvPromptSource(EnvPromptSource):
 def build_prompt_source(data: DataConfig, run_seed: int) -> PromptSource:
     """The prompt source a config's ``data`` section describes."""
     if data.source == "seeds":
-        return SeedPromptSource(data.tasks, data.difficulty, tuple(data.seed_range), run_seed, data.task_kwargs)
-    return CsvPromptSource(data.metadata_csv, run_seed, data.tasks)
+        return SeedPromptSource(
+            data.tasks, data.difficulty, tuple(data.seed_range), run_seed, data.task_kwargs, data.pace
+        )
+    return CsvPromptSource(data.metadata_csv, run_seed, data.tasks, data.pace)
 
 
 __all__ = ["CsvPromptSource", "PromptItem", "PromptSource", "SeedPromptSource", "build_prompt_source", "task_spec"]

@@ -76,6 +76,19 @@ def make_verdict(
     )
 
 
+# How an oracle video spaces its moves. "steady": spread evenly over the frames before the end window
+# (the default: the published data). "eager": one move per frame from frame 1, then the solved state held
+# to the end, so what frame k shows does not depend on the solution's length (easier for small models).
+PACES = ("steady", "eager")
+
+
+def check_pace(pace: str) -> str:
+    """``pace`` if it is one of :data:`PACES`, else a ValueError naming them."""
+    if pace not in PACES:
+        raise ValueError(f"pace must be one of {list(PACES)}, got {pace!r}")
+    return pace
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """Everything batch tools need to know about one task, as plain functions."""
@@ -85,7 +98,8 @@ class TaskSpec:
     puzzle_type: type
     generate: Callable[..., Any]  # (seed, difficulty="medium", **kwargs) -> Puzzle
     render_first_frame: Callable[..., np.ndarray]  # (puzzle, height, width) -> uint8 (H, W, 3)
-    render_solution: Callable[..., np.ndarray]  # (puzzle, height, width, num_frames) -> uint8 (T, H, W, 3)
+    # (puzzle, height, width, num_frames, pace="steady") -> uint8 (T, H, W, 3); pace: see PACES
+    render_solution: Callable[..., np.ndarray]
     verify: Callable[..., Verdict]  # (puzzle, video) -> Verdict
     prompt: Callable[[Any], str]  # (puzzle) -> the task in words
     # (puzzle) -> the fewest frames a video of this puzzle needs (the oracle then shows at most the

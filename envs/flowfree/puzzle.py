@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from videorlvr.envs.flowfree.constants import END_FRACTION, MAX_SIZE, MIN_SIZE, MOVES_PER_FRAME, PALETTE
-from videorlvr.envs.types import Cell
+from videorlvr.envs.types import Cell, check_pace
 
 EMPTY = -1  # label of an empty cell in every colour grid of this package
 
@@ -143,19 +143,25 @@ def min_frames(puzzle: FlowFreePuzzle) -> int:
     return frames_needed(puzzle.fill_cells)
 
 
-def growth_schedule(puzzle: FlowFreePuzzle, num_frames: int) -> list[tuple[int, int, Cell, Cell]]:
+def growth_schedule(
+    puzzle: FlowFreePuzzle, num_frames: int, pace: str = "steady"
+) -> list[tuple[int, int, Cell, Cell]]:
     """The oracle's drawing plan: ``(frame, colour, a, b)`` for every pipe segment, in drawing order.
 
     Pipes are drawn one colour after another, each from its first endpoint to its second; the cells
-    to fill are spread evenly over frames ``1 .. T - end_window(T)``, so from ``min_frames(puzzle)``
-    frames on every frame adds at most one cell (a closing segment into the second endpoint is drawn
-    with the pipe's last cell) and the last ``end_window(T)`` frames show the solved board. Shorter
-    videos get several cells per frame (and cannot succeed).
+    to fill are spread evenly over frames ``1 .. T - end_window(T)`` (``pace="steady"``) or filled one per
+    frame from frame 1 (``"eager"``, see :data:`videorlvr.envs.types.PACES`), so from
+    ``min_frames(puzzle)`` frames on every frame adds at most one cell (a closing segment into the second
+    endpoint is drawn with the pipe's last cell) and the last ``end_window(T)`` frames show the solved
+    board. Shorter videos get several cells per frame (and cannot succeed).
     """
+    check_pace(pace)
     if num_frames < 2:
         raise ValueError(f"num_frames must be at least 2, got {num_frames}")
-    growth_frames = max(1, num_frames - end_window(num_frames))
     to_fill = max(1, puzzle.fill_cells)
+    growth_frames = max(1, num_frames - end_window(num_frames))
+    if pace == "eager":
+        growth_frames = min(growth_frames, to_fill)
     events: list[tuple[int, int, Cell, Cell]] = []
     filled = 0
     for colour, path in enumerate(puzzle.paths):
@@ -167,11 +173,12 @@ def growth_schedule(puzzle: FlowFreePuzzle, num_frames: int) -> list[tuple[int, 
     return events
 
 
-def oracle_states(puzzle: FlowFreePuzzle, num_frames: int) -> np.ndarray:
-    """The oracle video's cell-colour state per frame, without pixels: int8 (T, size, size)."""
+def oracle_states(puzzle: FlowFreePuzzle, num_frames: int, pace: str = "steady") -> np.ndarray:
+    """The oracle video's cell-colour state per frame (``pace``: :func:`growth_schedule`), without pixels:
+    int8 (T, size, size)."""
     states = np.empty((num_frames, puzzle.size, puzzle.size), dtype=np.int8)
     grid = puzzle.start_grid.copy()
-    events = growth_schedule(puzzle, num_frames)
+    events = growth_schedule(puzzle, num_frames, pace)
     index = 0
     for t in range(num_frames):
         while index < len(events) and events[index][0] <= t:

@@ -90,13 +90,16 @@ def render_first_frame(puzzle: FlowFreePuzzle, height: int, width: int) -> np.nd
     return render_board(puzzle, geometry_for(puzzle, height, width))
 
 
-def render_solution(puzzle: FlowFreePuzzle, height: int, width: int, num_frames: int) -> np.ndarray:
-    """The oracle answer: uint8 (num_frames, height, width, 3), pipes growing from their endpoints."""
+def render_solution(
+    puzzle: FlowFreePuzzle, height: int, width: int, num_frames: int, pace: str = "steady"
+) -> np.ndarray:
+    """The oracle answer: uint8 (num_frames, height, width, 3), pipes growing from their endpoints
+    (``pace``: :func:`growth_schedule`)."""
     geometry = geometry_for(puzzle, height, width)
     canvas = render_board(puzzle, geometry)
     video = np.empty((num_frames, geometry.height, geometry.width, 3), dtype=np.uint8)
     video[0] = canvas
-    events = growth_schedule(puzzle, num_frames)
+    events = growth_schedule(puzzle, num_frames, pace)
     index = 0
     for t in range(1, num_frames):
         while index < len(events) and events[index][0] <= t:

@@ -23,6 +23,7 @@ from videorlvr.envs.maze.constants import (
 )
 from videorlvr.envs.maze.generator import MazePuzzle
 from videorlvr.envs.maze.rules import end_window, min_frames
+from videorlvr.envs.types import check_pace
 
 _PALETTE = np.array([FLOOR_RGB, WALL_RGB, START_RGB, GOAL_RGB], dtype=np.uint8)
 _FLOOR, _WALL, _START, _GOAL = range(4)
@@ -84,17 +85,21 @@ def _draw_agent(frame: np.ndarray, geometry: BoardGeometry, gy: float, gx: float
     frame[top:bottom, left:right][yy**2 + xx**2 <= radius**2] = AGENT_RGB
 
 
-def agent_schedule(path_length: int, num_frames: int) -> np.ndarray:
+def agent_schedule(path_length: int, num_frames: int, pace: str = "steady") -> np.ndarray:
     """Moves made along the oracle path by each frame: int (num_frames,).
 
-    The agent walks at a steady pace (at most one move per frame), reaches the goal at frame
-    ``T - end_window(T)`` and rests there for the final window.
+    ``pace="steady"``: the agent walks at a steady pace (at most one move per frame), reaches the goal at
+    frame ``T - end_window(T)`` and rests there for the final window. ``"eager"``: one move per frame from
+    frame 1, then it rests on the goal (see :data:`videorlvr.envs.types.PACES`).
     """
+    check_pace(pace)
     arrive = num_frames - end_window(num_frames)
     if path_length > arrive:
         raise ValueError(f"{path_length} moves do not fit in {num_frames} frames at one move per frame")
     if path_length == 0:
         return np.zeros(num_frames, dtype=np.int64)
+    if pace == "eager":
+        return np.minimum(np.arange(num_frames), path_length)
     moves = np.floor(np.arange(num_frames) * (path_length / arrive) + 0.5).astype(np.int64)
     return np.minimum(moves, path_length)
 
@@ -135,10 +140,11 @@ def render_agent_path(puzzle: MazePuzzle, height: int, width: int, centres: np.n
 
 
 def render_solution(
-    puzzle: MazePuzzle, height: int = 480, width: int = 832, num_frames: int = 81
+    puzzle: MazePuzzle, height: int = 480, width: int = 832, num_frames: int = 81, pace: str = "steady"
 ) -> np.ndarray:
     """uint8 (num_frames, height, width, 3): the agent walking the oracle path one cell per frame at most,
-    then resting on the goal. Raises ValueError when ``num_frames < min_frames(puzzle)``."""
+    then resting on the goal (``pace``: :func:`agent_schedule`). Raises ValueError when
+    ``num_frames < min_frames(puzzle)``."""
     _check_size(height, width, num_frames)
     needed = min_frames(puzzle)
     if num_frames < needed:
@@ -147,4 +153,4 @@ def render_solution(
             f"(one move per frame, then the goal held), got {num_frames}"
         )
     path = np.asarray(puzzle.solution, dtype=np.float64) + 0.5  # (L+1, 2) cell centres
-    return render_agent_path(puzzle, height, width, path[agent_schedule(puzzle.path_length, num_frames)])
+    return render_agent_path(puzzle, height, width, path[agent_schedule(puzzle.path_length, num_frames, pace)])

@@ -27,6 +27,7 @@ from videorlvr.envs.sokoban.constants import (
 )
 from videorlvr.envs.sokoban.puzzle import Puzzle, State
 from videorlvr.envs.sokoban.rules import end_frames, min_frames
+from videorlvr.envs.types import check_pace
 
 RIM_SHARE = 0.09  # box rim thickness as a share of a cell
 RIM_DARKEN = 0.7
@@ -141,27 +142,32 @@ def render_first_frame(puzzle: Puzzle, height: int, width: int) -> np.ndarray:
     return render_state(puzzle, puzzle.start, height, width)
 
 
-def frame_schedule(num_moves: int, num_frames: int) -> list[int]:
+def frame_schedule(num_moves: int, num_frames: int, pace: str = "steady") -> list[int]:
     """For each frame, the number of oracle moves completed: non-decreasing, at most one more per frame,
-    all done by the end window (:func:`rules.end_frames`), the moves spread evenly before it.
+    all done by the end window (:func:`rules.end_frames`); ``pace="steady"`` spreads the moves evenly
+    before it, ``"eager"`` makes one per frame from frame 1 (see :data:`videorlvr.envs.types.PACES`).
 
     Needs ``num_frames >= rules.min_frames(num_moves)``.
     """
+    check_pace(pace)
     active = num_frames - end_frames(num_frames)  # the frame where the solved state is first shown
     if active < num_moves:
         raise ValueError(
             f"{num_frames} frames cannot show {num_moves} moves one per frame and then the solved end; "
             f"at least {min_frames(num_moves)} frames are needed"
         )
+    if pace == "eager":
+        return [min(t, num_moves) for t in range(num_frames)]
     return [num_moves * min(t, active) // active if active else num_moves for t in range(num_frames)]
 
 
-def render_solution(puzzle: Puzzle, height: int, width: int, num_frames: int) -> np.ndarray:
+def render_solution(puzzle: Puzzle, height: int, width: int, num_frames: int, pace: str = "steady") -> np.ndarray:
     """uint8 (T, H, W, 3): the oracle solving the puzzle at most one move per frame (each frame a whole
-    state, evenly paced), then holding the solved state; ``T >= rules.min_frames(len(solution))``."""
+    state; ``pace``: :func:`frame_schedule`), then holding the solved state;
+    ``T >= rules.min_frames(len(solution))``."""
     _check_size(height, width)
     if not isinstance(num_frames, (int, np.integer)) or isinstance(num_frames, bool):
         raise TypeError(f"num_frames must be an int, got {type(num_frames).__name__}")
     states = puzzle.oracle_states
-    schedule = frame_schedule(len(puzzle.solution), int(num_frames))
+    schedule = frame_schedule(len(puzzle.solution), int(num_frames), pace)
     return render_states(puzzle, [states[done] for done in schedule], height, width)

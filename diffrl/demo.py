@@ -1,10 +1,15 @@
 """``diffrl demo``: the whole method at CPU scale, with its control, in about 20 minutes on 2 cores.
 
 1. SFT of the tiny policy on a FIXED set of 4x4-maze demonstrations (oracle videos at 48x48, 7 frames).
-2. From that checkpoint, two runs side by side for the same CPU time, one core each:
-   GRPO with the maze verifier on fresh mazes, and (the control) continued SFT on the same demonstrations.
+   The demonstrations move the agent one cell per frame from frame 1 (``pace="eager"``), on paths of 1-3
+   moves.
+2. From that checkpoint, two runs side by side, one core each, fixed in steps so that their compute is
+   equal on quiet cores (:data:`CONTROL_STEPS_PER_GRPO_STEP`): GRPO with the maze verifier's dense reward on
+   fresh mazes, and (the control) continued SFT on the same demonstrations. A seed gives the same table
+   on any machine; only the wall time varies.
 3. All three scored on held-out mazes (seeds from the test range, deduplicated by content against every
-   puzzle any run trained on), and on a harder split (5x5 mazes, one size up from anything trained on).
+   puzzle any run trained on), and on a harder split (paths of 4-5 moves, longer than any trained on);
+   every stage-2 checkpoint is scored on the first held-out mazes for the curves in ``report.png``.
 
 The readout, fixed in advance, is each run's EMA weights (SFT 0.995, GRPO 0.95: each spans about a fifth
 of its run). Each success rate comes with its 95% Wilson interval, and GRPO is compared with the SFT start
@@ -16,8 +21,9 @@ explained, so a hide-and-reappear "success" cannot be counted.
 
 Figures measured before the verifiers were hardened (issue 10) are no longer valid: rerun to measure.
 
-Everything lands in ``--out``: the runs (checkpoints, TensorBoard logs, sample mp4s), held-out sample
-videos per stage and ``demo_results.json``. A folder that already holds a demo is refused unless
+Everything lands in ``--out``: the runs (checkpoints, TensorBoard logs, sample mp4s), GRPO's audited
+held-out successes, ``report.png`` (curves, and held-out puzzles with the SFT start's and GRPO's videos
+and the verifier's reading drawn on them) and ``demo_results.json``. A folder that already holds a demo is refused unless
 ``--resume`` is given (then a finished SFT stage is reused).
 """
 
@@ -27,6 +33,8 @@ import argparse
 import json
 import multiprocessing
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,45 +42,63 @@ from typing import Any
 import numpy as np
 import torch
 
+from diffrl.report import CurvePoint, StripRow, write_report
 from diffrl.stats import wilson_interval
+from videorlvr.envs.files import atomic_write_bytes
 
-MAZE_KWARGS = {"size": [4, 4], "path_length": [2, 5]}  # 5 moves + 2 goal frames fill 7 frames
+MAZE_KWARGS = {"size": [4, 4], "path_length": [1, 3]}  # trained on: paths of 1-3 moves
+HARDER_MAZE_KWARGS = {"size": [4, 4], "path_length": [4, 5]}  # held out: longer paths than any trained on
+PACE = "eager"  # demonstrations move one cell per frame from frame 1 (see videorlvr.envs.types.PACES)
 POLICY = {"type": "tiny", "height": 48, "width": 48, "num_frames": 7,
           "options": {"patch_size": 8, "dim": 64, "depth": 6, "heads": 4}}  # fmt: skip
 EVAL_SEED_START = 2_000_000_000  # envs.export's test range: disjoint from every training seed
 EVAL_STEPS = 10
-HARDER_MAZE_KWARGS = {"size": [5, 5], "path_length": [2, 5]}  # one size up from anything trained on
 AUDIT_VIDEOS = 8  # GRPO successes re-scored from their written files before the table
+STRIP_PUZZLES = 4  # held-out puzzles drawn in report.png
+# CPU seconds of one continued-SFT step per CPU second of one GRPO step, one thread each, measured once
+# on quiet cores (see DemoScale): the control gets this many steps per GRPO step, so equal compute.
+CONTROL_STEPS_PER_GRPO_STEP = 6.0
 
 
 @dataclass(frozen=True)
 class DemoScale:
+    """Sizes of one demo run. Stage 2 is fixed in steps, so a seed gives the same table on any machine."""
+
     sft_steps: int = 1000
     num_demos: int = 400
-    rl_minutes: float = 6.0
+    grpo_steps: int = 80
+    control_steps: int = round(80 * CONTROL_STEPS_PER_GRPO_STEP)
     eval_mazes: int = 300
+    curve_mazes: int = 100  # the first held-out mazes, scored at each curve point
+    curve_points: int = 4  # checkpoints per stage-2 run drawn in report.png
     grpo_prompts: int = 4
     group_size: int = 8
-    grpo_lr: float = 3e-4  # measured: 1e-4 moved held-out success by +1 point in 6 CPU-min, 3e-4 by +6
+    grpo_lr: float = 3e-4
+    seed: int = 0
 
 
-QUICK = DemoScale(sft_steps=6, num_demos=8, rl_minutes=0.1, eval_mazes=8, grpo_prompts=1, group_size=4)
+QUICK = DemoScale(sft_steps=6, num_demos=8, grpo_steps=2, control_steps=6, eval_mazes=8, curve_mazes=8,
+                  curve_points=2, grpo_prompts=1, group_size=4)  # fmt: skip
 
 
 def stage_configs(out: Path, scale: DemoScale) -> dict[str, dict[str, Any]]:
     """Raw run configs of the three training runs (see recipes/tiny_maze_cpu*.yaml for the same shape)."""
     data = {"source": "seeds", "tasks": ["maze"], "difficulty": "easy", "seed_range": [0, 1_000_000],
-            "task_kwargs": {"maze": MAZE_KWARGS}}
+            "task_kwargs": {"maze": MAZE_KWARGS}, "pace": PACE}
     common = {"policy": POLICY, "data": data, "reward": {"name": "maze_success"}}
-    run = {"output_dir": str(out), "seed": 0, "log_every": 5, "save_every": 10_000, "sample_video_every": 10_000}
+    run = {"output_dir": str(out), "seed": scale.seed, "log_every": 1, "save_every": 10_000,
+           "sample_video_every": 10_000}
     sft = {"batch_size": 32, "max_steps": scale.sft_steps, "num_demos": scale.num_demos, "loss_weighting": "x0"}
+    grpo_every = max(1, scale.grpo_steps // scale.curve_points)
+    control_every = max(1, scale.control_steps // scale.curve_points)
     return {
         "sft": {**common, "run": {**run, "name": "sft"}, "sft": sft,
                 "optim": {"learning_rate": 1e-3, "warmup_steps": min(200, scale.sft_steps // 5),
                           "ema_decay": 0.995, "micro_batch_size": 32}},
-        "continued_sft": {**common, "run": {**run, "name": "continued_sft"}, "sft": {**sft, "max_steps": 10**6},
+        "continued_sft": {**common, "run": {**run, "name": "continued_sft", "save_every": control_every},
+                          "sft": {**sft, "max_steps": scale.sft_steps + scale.control_steps},
                           "optim": {"learning_rate": 1e-3, "ema_decay": 0.995, "micro_batch_size": 32}},
-        "grpo": {**common, "run": {**run, "name": "grpo", "max_steps": 10**6},
+        "grpo": {**common, "run": {**run, "name": "grpo", "max_steps": scale.grpo_steps, "save_every": grpo_every},
                  "policy": {**POLICY, "pretrained": str(out / "sft")},
                  "grpo": {"group_size": scale.group_size, "prompts_per_step": scale.grpo_prompts,
                           "num_inference_steps": EVAL_STEPS, "sde_coefficient": 0.7, "sde_cutoff_ratio": 0.5,
@@ -81,7 +107,7 @@ def stage_configs(out: Path, scale: DemoScale) -> dict[str, dict[str, Any]]:
     }  # fmt: skip
 
 
-def _stage(name: str, raw: dict[str, Any], budget_s: float | None, threads: int, resume: str | None) -> None:
+def _stage(name: str, raw: dict[str, Any], threads: int, resume: str | None, position: int | None = None) -> None:
     """One training run (in its own process for the side-by-side stage)."""
     torch.set_num_threads(threads)
     from diffrl.config import config_from_dict
@@ -92,7 +118,7 @@ def _stage(name: str, raw: dict[str, Any], budget_s: float | None, threads: int,
     config = config_from_dict(raw)
     policy = build_policy(config.policy)
     trainer = GRPOTrainer(config, policy) if name == "grpo" else SFTTrainer(config, policy, resume=resume)
-    trainer.train(time_budget_s=budget_s)
+    trainer.train(bar_position=position)
 
 
 def held_out_items(count: int, exclude: set[str], maze_kwargs: dict[str, Any] = MAZE_KWARGS) -> list[Any]:
@@ -128,17 +154,24 @@ def training_keys(configs: dict[str, dict[str, Any]], grpo_items: int) -> set[st
     return keys | {puzzle_content_key(source.item(i).puzzle_dict()) for i in range(grpo_items)}
 
 
-def evaluate(run_dir: Path, items: list[Any], ema: bool, batch: int = 50) -> dict[str, Any]:
+def run_checkpoints(run_dir: Path) -> list[Path]:
+    """A run's finished checkpoints, oldest first."""
+    from diffrl.checkpoint import CHECKPOINT_PATTERN, STATE_NAME
+
+    found = [(int(m.group(1)), p) for p in run_dir.glob("checkpoint-*") if (m := CHECKPOINT_PATTERN.match(p.name))]
+    return [path for _, path in sorted(found) if (path / STATE_NAME).is_file()]
+
+
+def evaluate(checkpoint: Path, items: list[Any], bar: Any = None, batch: int = 50) -> dict[str, Any]:
     """Held-out success rate (with its 95% interval and the per-puzzle outcomes), path-cell F1, mean
-    reward and components of a run's latest checkpoint."""
-    from diffrl.checkpoint import latest_checkpoint
+    reward and components of a checkpoint's EMA weights (the readout fixed in advance), with every video
+    and verdict; ``bar`` advances by one per puzzle."""
     from diffrl.data import SeedPromptSource, task_spec
     from diffrl.policies.tiny import TinyPolicy
     from diffrl.sampling import SamplingPlan, rollout, sample_generators
     from videorlvr.envs.evaluate import cell_prf
 
-    checkpoint = latest_checkpoint(run_dir)
-    folder = checkpoint / ("policy_ema" if ema and (checkpoint / "policy_ema").is_dir() else "policy")
+    folder = checkpoint / ("policy_ema" if (checkpoint / "policy_ema").is_dir() else "policy")
     policy, spec = TinyPolicy.from_pretrained(folder), task_spec("maze")
     source = SeedPromptSource(["maze"], "easy", (0, 1), 0, {"maze": MAZE_KWARGS})
     verdicts, videos = [], []
@@ -149,10 +182,10 @@ def evaluate(run_dir: Path, items: list[Any], ema: bool, batch: int = 50) -> dic
         final = rollout(policy, conditions, SamplingPlan.ode(EVAL_STEPS, policy.shift), 1.0,
                         sample_generators([it.index for it in chunk])).final
         decoded = policy.decode(final)
-        chunk_verdicts = [spec.verify(it.puzzle, video) for it, video in zip(chunk, decoded)]
-        successes = [video for video, verdict in zip(decoded, chunk_verdicts) if verdict.success]
-        videos.extend(successes[: max(0, AUDIT_VIDEOS - len(videos))])
-        verdicts += chunk_verdicts
+        verdicts += [spec.verify(it.puzzle, video) for it, video in zip(chunk, decoded)]
+        videos += list(decoded)
+        if bar is not None:
+            bar.update(len(chunk))
     names = sorted({name for v in verdicts for name in v.components})
     state = json.loads((checkpoint / "trainer_state.json").read_text())
     successes = [bool(v.success) for v in verdicts]
@@ -164,8 +197,7 @@ def evaluate(run_dir: Path, items: list[Any], ema: bool, batch: int = 50) -> dic
         "f1": float(np.mean([cell_prf(v.predicted_cells, v.oracle_cells)[2] for v in verdicts])),
         "reward": float(np.mean([v.reward for v in verdicts])),
         "components": {n: float(np.mean([v.components.get(n, 0.0) for v in verdicts])) for n in names},
-        "videos": videos,
-        "success_items": [i for i, v in enumerate(verdicts) if v.success][:AUDIT_VIDEOS],
+        "videos": videos, "verdicts": verdicts,
     }  # fmt: skip
 
 
@@ -197,54 +229,109 @@ def audit(out: Path, items: list[Any], result: dict[str, Any]) -> str:
     from videorlvr.envs.video import write_video
 
     spec, agreed = task_spec("maze"), 0
-    for index, video in zip(result["success_items"], result["videos"]):
-        path = write_video(out / "held_out_samples" / "grpo_successes" / f"{items[index].index}.mp4", video, fps=4)
+    chosen = [i for i, success in enumerate(result["successes"]) if success][:AUDIT_VIDEOS]
+    for index in chosen:
+        path = write_video(out / "held_out_samples" / "grpo_successes" / f"{items[index].index}.mp4",
+                           result["videos"][index], fps=4)  # fmt: skip
         agreed += spec.verify(items[index].puzzle, path).success
     read = result["every_frame_read"]
     share = f"{100 * np.mean(read):.0f}%" if read else "n/a"
-    return (f"audit: {agreed} of {len(result['videos'])} GRPO successes re-score as successes from their written "
+    return (f"audit: {agreed} of {len(chosen)} GRPO successes re-score as successes from their written "
             f"videos; the agent was read in every frame in {share} of GRPO's {len(read)} held-out successes")
+
+
+def curve(run_dir: Path, items: list[Any], start: dict[str, Any], first_step: int, steps: int,
+          bar: Any) -> list[CurvePoint]:  # fmt: skip
+    """Held-out success of every checkpoint of a stage-2 run on ``items`` (the SFT start at 0)."""
+    points = [CurvePoint(0.0, first_step, start["success_rate"], tuple(start["interval"]))]
+    for checkpoint in run_checkpoints(run_dir):
+        result = evaluate(checkpoint, items, bar)
+        points.append(CurvePoint((result["step"] - first_step) / steps, result["step"], result["success_rate"],
+                                 tuple(result["interval"])))  # fmt: skip
+    return points
+
+
+def strip_rows(items: list[Any], start: dict[str, Any], grpo: dict[str, Any]) -> list[StripRow]:
+    """The first held-out puzzles where the SFT start and GRPO disagree, then the first both fail (in order)."""
+    differ = [i for i, (a, b) in enumerate(zip(start["successes"], grpo["successes"])) if a != b]
+    both_fail = [i for i, (a, b) in enumerate(zip(start["successes"], grpo["successes"])) if not (a or b)]
+    chosen = differ[: STRIP_PUZZLES - 1] + both_fail[:1]
+    chosen = (chosen + [i for i in range(len(items)) if i not in chosen])[:STRIP_PUZZLES]
+    rows = []
+    for i in sorted(chosen):
+        for label, result in (("SFT start", start), ("GRPO", grpo)):
+            rows.append(StripRow(f"maze {items[i].index - EVAL_SEED_START}\n{label}", items[i].puzzle,
+                                 result["videos"][i], result["verdicts"][i]))  # fmt: skip
+    return rows
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` torch threads (evaluation: small batches, where a second thread gains
+    little on quiet cores and costs many times over on cores busy with other work)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _history(run_dir: Path) -> list[dict[str, Any]]:
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def run_demo(args: argparse.Namespace) -> int:
     from diffrl.checkpoint import latest_checkpoint
     from diffrl.stats import compare
+    from videorlvr.envs.progress import progress_bar
 
     out: Path = args.out
     _refuse_stale(out, args.resume)
-    scale = QUICK if args.quick else DemoScale(args.sft_steps, args.num_demos, args.rl_minutes, args.eval_mazes,
-                                               grpo_lr=args.grpo_lr)
+    control = round(args.grpo_steps * CONTROL_STEPS_PER_GRPO_STEP) if args.control_steps is None else args.control_steps
+    scale = QUICK if args.quick else DemoScale(args.sft_steps, args.num_demos, args.grpo_steps, control,
+                                               args.eval_mazes, grpo_lr=args.grpo_lr, seed=args.seed)
     configs = stage_configs(out, scale)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     sft_done = latest_checkpoint(out / "sft")
     if sft_done is None or json.loads((sft_done / "trainer_state.json").read_text())["step"] < scale.sft_steps:
         print(f"[1/3] SFT: {scale.sft_steps} steps on {scale.num_demos} fixed maze demonstrations")
-        _stage("sft", configs["sft"], None, args.threads, str(out / "sft") if sft_done else None)
+        _stage("sft", configs["sft"], args.threads, str(out / "sft") if sft_done else None)
     sft_minutes = (time.perf_counter() - started) / 60
-    budget = scale.rl_minutes * 60
-    print(f"[2/3] GRPO and continued SFT side by side, {scale.rl_minutes:g} CPU-minutes each (one core each)")
+    print(f"[2/3] side by side, one core each: GRPO for {scale.grpo_steps} steps and continued SFT (the control) "
+          f"for {scale.control_steps} steps, equal compute on quiet cores")
     context = multiprocessing.get_context("spawn")
-    runs = [context.Process(target=_stage, args=("grpo", configs["grpo"], budget, 1, None)),
-            context.Process(target=_stage, args=("continued_sft", configs["continued_sft"], budget, 1,
-                                                   str(out / "sft")))]
+    runs = [context.Process(target=_stage, args=("grpo", configs["grpo"], 1, None, 0)),
+            context.Process(target=_stage, args=("continued_sft", configs["continued_sft"], 1, str(out / "sft"), 1))]
     for process in runs:
         process.start()
     for process in runs:
         process.join()
     if any(process.exitcode != 0 for process in runs):
         raise RuntimeError(f"a stage-2 run failed (exit codes {[p.exitcode for p in runs]})")
-    grpo_steps = json.loads((latest_checkpoint(out / "grpo") / "trainer_state.json").read_text())["step"]
-    seen = training_keys(configs, grpo_steps * scale.grpo_prompts)
+    seen = training_keys(configs, scale.grpo_steps * scale.grpo_prompts)
     splits = {"held_out": held_out_items(scale.eval_mazes, seen),
               "harder": held_out_items(scale.eval_mazes, seen, HARDER_MAZE_KWARGS)}
-    print(f"[3/3] evaluating on {scale.eval_mazes} held-out 4x4 mazes (deduplicated against all training mazes) "
-          f"and {scale.eval_mazes} harder 5x5 mazes")
+    print(f"[3/3] evaluating on {scale.eval_mazes} held-out mazes like the training ones (paths of "
+          f"{MAZE_KWARGS['path_length']} moves, deduplicated against all training mazes), {scale.eval_mazes} "
+          f"harder ones (paths of {HARDER_MAZE_KWARGS['path_length']} moves) and the training curves")
     labels = {"sft": "SFT (start)", "grpo": "GRPO", "continued_sft": "continued SFT (control)"}
-    results = {split: {key: evaluate(out / key, items, ema=True) for key in labels} for split, items in splits.items()}
+    finals = {key: latest_checkpoint(out / key) for key in labels}
+    curve_items = splits["held_out"][: scale.curve_mazes]
+    total = len(labels) * 2 * scale.eval_mazes + scale.curve_mazes * (1 + sum(
+        len(run_checkpoints(out / key)) for key in ("grpo", "continued_sft")))
+    with progress_bar(total=total, desc="evaluation", unit="maze") as bar, torch_threads(1):
+        results = {split: {key: evaluate(finals[key], items, bar) for key in labels}
+                   for split, items in splits.items()}  # fmt: skip
+        start_curve = evaluate(finals["sft"], curve_items, bar)
+        curves = {labels[key]: curve(out / key, curve_items, start_curve, scale.sft_steps if key != "grpo" else 0,
+                                     steps, bar)
+                  for key, steps in (("grpo", scale.grpo_steps), ("continued_sft", scale.control_steps))}  # fmt: skip
     lines = [audit(out, splits["held_out"], results["held_out"]["grpo"]), ""]
-    lines += _table(f"held-out 4x4 mazes ({len(splits['held_out'])})", results["held_out"], labels) + [""]
-    lines += _table(f"harder split: 5x5 mazes ({len(splits['harder'])})", results["harder"], labels) + [""]
+    for split, title in (("held_out", "held-out mazes"), ("harder", "harder split: longer paths")):
+        lines += _table(f"{title} ({len(splits[split])})", results[split], labels) + [""]
     verdicts = {}
     for split, by_run in results.items():
         grpo = np.array(by_run["grpo"]["successes"])
@@ -253,25 +340,34 @@ def run_demo(args: argparse.Namespace) -> int:
             verdicts[f"{split}/grpo_vs_{other}"] = comparison.__dict__
             lines.append(f"{split}: " + comparison.describe("GRPO", labels[other]))
     print("\n".join(["", *lines]))
+    held = results["held_out"]
+    report = write_report(out / "report.png", curves, _history(out / "grpo"),
+                          strip_rows(splits["held_out"], held["sft"], held["grpo"]),
+                          f"diffrl demo (seed {scale.seed}): GRPO {100 * held['grpo']['success_rate']:.1f}% vs SFT start "
+                          f"{100 * held['sft']['success_rate']:.1f}% vs control "
+                          f"{100 * held['continued_sft']['success_rate']:.1f}% on {scale.eval_mazes} held-out mazes")  # fmt: skip
     for by_run in results.values():
         for result in by_run.values():
-            result.pop("videos")
+            result.pop("videos"), result.pop("verdicts")
     record = {"scale": scale.__dict__, "readout": "EMA weights", "sft_wall_minutes": sft_minutes,
               "total_wall_minutes": (time.perf_counter() - started) / 60, "results": results,
-              "comparisons": verdicts, "summary": lines}
-    (out / "demo_results.json").write_text(json.dumps(record, indent=2))
-    print(f"wrote {out / 'demo_results.json'}, TensorBoard logs under {out}/*/tensorboard")
+              "curves": {label: [point.__dict__ for point in points] for label, points in curves.items()},
+              "comparisons": verdicts, "summary": lines}  # fmt: skip
+    atomic_write_bytes(out / "demo_results.json", json.dumps(record, indent=2).encode())
+    print(f"wrote {out / 'demo_results.json'}, {report}, TensorBoard logs under {out}/*/tensorboard")
     return 0
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = DemoScale()
     parser.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="the runs' seed")
     parser.add_argument("--sft-steps", type=int, default=defaults.sft_steps)
     parser.add_argument("--num-demos", type=int, default=defaults.num_demos, help="fixed SFT demonstrations")
-    parser.add_argument("--rl-minutes", type=float, default=defaults.rl_minutes,
-                        help="CPU minutes for GRPO and for continued SFT, each")
-    parser.add_argument("--eval-mazes", type=int, default=defaults.eval_mazes, help="held-out mazes")
+    parser.add_argument("--grpo-steps", type=int, default=defaults.grpo_steps, help="GRPO steps")
+    parser.add_argument("--control-steps", type=int, default=None,
+                        help=f"continued-SFT steps (default: {CONTROL_STEPS_PER_GRPO_STEP:g} per GRPO step, equal compute)")
+    parser.add_argument("--eval-mazes", type=int, default=defaults.eval_mazes, help="held-out mazes per split")
     parser.add_argument("--grpo-lr", type=float, default=defaults.grpo_lr, help="GRPO learning rate")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for the SFT stage")
     parser.add_argument("--quick", action="store_true", help="a seconds-long smoke run of every stage")

@@ -158,12 +158,16 @@ class SFTTrainer:
         """Write checkpoint-<step> atomically (collective: call on every rank)."""
         return save_training_state(self, {"stage": "sft"})
 
-    def train(self, until_step: int | None = None, time_budget_s: float | None = None) -> list[dict[str, Any]]:
+    def train(
+        self, until_step: int | None = None, time_budget_s: float | None = None, bar_position: int | None = None
+    ) -> list[dict[str, Any]]:
         """Run to ``sft.max_steps``; or stop early after ``until_step``, or once this process has used
-        ``time_budget_s`` CPU seconds (then a checkpoint is written). Returns the metrics history."""
+        ``time_budget_s`` CPU seconds (then a checkpoint is written). Returns the metrics history.
+        ``bar_position``: the progress bar's terminal line (runs side by side in parallel processes)."""
         run, total, acc = self.config.run, self.config.sft.max_steps, self.accelerator
         stop = total if until_step is None else min(total, until_step)
-        bar = progress_bar(total, self.step, time_budget_s, desc=f"{run.name} (sft)", disable=not acc.is_main_process)
+        bar = progress_bar(total, self.step, time_budget_s, desc=f"{run.name} (sft)",
+                           disable=not acc.is_main_process, position=bar_position)
         started, saved = time.process_time(), True
         while self.step < stop:
             metrics = self.train_step()

@@ -398,13 +398,16 @@ class GRPOTrainer:
         """Write checkpoint-<step> atomically (collective: call on every rank)."""
         return save_training_state(self, {})
 
-    def train(self, until_step: int | None = None, time_budget_s: float | None = None) -> list[dict[str, Any]]:
+    def train(
+        self, until_step: int | None = None, time_budget_s: float | None = None, bar_position: int | None = None
+    ) -> list[dict[str, Any]]:
         """Run to ``run.max_steps``; or stop early after ``until_step``, or once this process has used
-        ``time_budget_s`` CPU seconds (then a checkpoint is written). Returns the metrics history."""
+        ``time_budget_s`` CPU seconds (then a checkpoint is written). Returns the metrics history.
+        ``bar_position``: the progress bar's terminal line (runs side by side in parallel processes)."""
         run, acc = self.config.run, self.accelerator
         stop = self.max_steps if until_step is None else min(self.max_steps, until_step)
         bar = progress_bar(self.max_steps, self.step, time_budget_s, desc=f"{run.name} (grpo)",
-                           disable=not acc.is_main_process)
+                           disable=not acc.is_main_process, position=bar_position)
         started, saved = time.process_time(), True
         try:
             while self.step < stop:

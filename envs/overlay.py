@@ -135,15 +135,17 @@ def draw_verdict(image: np.ndarray, puzzle: Any, verdict: Verdict, frames: int |
     return out
 
 
-def verdict_video(video: np.ndarray, puzzle: Any, verdict: Verdict) -> np.ndarray:
-    """uint8 (T, H, W, 3): each frame of ``video`` with the trace so far and the verdict drawn on it."""
+def verdict_video(video: np.ndarray, puzzle: Any, verdict: Verdict, banner: bool = True) -> np.ndarray:
+    """uint8 (T, H, W, 3): each frame of ``video`` with the trace so far and (``banner``) the verdict drawn
+    on it."""
     geometry = BoardGeometry(*grid_shape(puzzle), video.shape[1], video.shape[2])
     headline, rgb = _headline(verdict, len(video))
     out = np.array(video, dtype=np.uint8, copy=True)
     for t, frame in enumerate(out):
         if verdict.trace:
             _draw_trace(frame, geometry, verdict.trace, verdict.broken_frame, min(t, len(verdict.trace) - 1))
-        _draw_banner(frame, f"frame {t + 1}/{len(video)}  {headline}", rgb)
+        if banner:
+            _draw_banner(frame, f"frame {t + 1}/{len(video)}  {headline}", rgb)
     return out
 
 

@@ -50,17 +50,18 @@ def progress_bar(
     disable: bool = False,
     stream: IO[str] | None = None,
     log_interval: float = LOG_INTERVAL_S,
+    position: int | None = None,
 ) -> tqdm:
     """A tqdm bar on ``stream`` (default stderr): live on a terminal, one line per update elsewhere.
 
     Use it as tqdm: ``for x in progress_bar(items, desc="score")`` or ``with progress_bar(total=n) as bar:
     bar.update()``. ``initial``: steps already done (a resumed run). ``log_interval``: seconds between lines
-    when not on a terminal.
+    when not on a terminal. ``position``: the terminal line of this bar, for bars of parallel processes.
     """
     stream = sys.stderr if stream is None else stream
     if is_terminal(stream):
         return tqdm(iterable, total=total, initial=initial, desc=desc, unit=unit, disable=disable, file=stream,
-                    dynamic_ncols=True)  # fmt: skip
+                    dynamic_ncols=True, position=position)  # fmt: skip
     return LineProgress(
         iterable, total=total, initial=initial, desc=desc, unit=unit, disable=disable, stream=stream,
         mininterval=log_interval, maxinterval=float("inf"), ascii=True,

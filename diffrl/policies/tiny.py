@@ -9,6 +9,8 @@ prototypes in docs/findings.md learn, kept here: the clean first frame is added 
 learned position embeddings start at std 0.5 (at 0.02 the model cannot tell cells or frames apart); the
 clean video is predicted as a residual on the first frame (``x0 = first_frame + net(...)``), from which the
 velocity follows as ``v = (x_t - x0) / sigma``. Pick a resolution whose board cells align with the patches.
+``local_mixing=True`` adds a depthwise 3x3 convolution over each frame's token grid to every block, so a
+cell sees its neighbours directly (the CPU demo's planning on 4x4 mazes needs it).
 """
 
 from __future__ import annotations
@@ -37,20 +39,29 @@ MIN_SIGMA = 1e-3  # velocity = (x_t - x0) / sigma is evaluated no closer to sigm
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block: full space-time self-attention, then an MLP (same math in every mode)."""
+    """Pre-norm transformer block: full space-time self-attention, then an MLP (same math in every mode).
 
-    def __init__(self, dim: int, heads: int) -> None:
+    ``grid``: with it, the block also mixes each token with its 3x3 spatial neighbours in the same frame
+    (a depthwise convolution on the token grid, residual): a board's cell then sees the cells next to it
+    directly instead of learning adjacency from position embeddings."""
+
+    def __init__(self, dim: int, heads: int, grid: tuple[int, int] | None = None) -> None:
         super().__init__()
-        self.heads = heads
+        self.heads, self.grid = heads, grid
         self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
         self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        self.local = nn.Conv2d(dim, dim, 3, padding=1, groups=dim) if grid is not None else None
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         b, n, d = tokens.shape
         q, k, v = self.qkv(self.norm1(tokens)).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, d)
         tokens = tokens + self.proj(attended)
+        if self.local is not None:
+            (gh, gw), frames = self.grid, n // (self.grid[0] * self.grid[1])
+            planes = tokens.reshape(b * frames, gh, gw, d).permute(0, 3, 1, 2)
+            tokens = tokens + self.local(planes).permute(0, 2, 3, 1).reshape(b, n, d)
         return tokens + self.mlp(self.norm2(tokens))
 
 
@@ -68,6 +79,7 @@ class TinyVideoTransformer(nn.Module):
         heads: int = 4,
         vocab_size: int = 512,
         pos_init_std: float = 0.5,
+        local_mixing: bool = False,
     ) -> None:
         super().__init__()
         if height % patch_size or width % patch_size:
@@ -84,7 +96,7 @@ class TinyVideoTransformer(nn.Module):
         self.prompt_embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
         self.null_prompt = nn.Parameter(torch.zeros(dim))
         self.prompt_mlp = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim))
-        self.blocks = nn.ModuleList(Block(dim, heads) for _ in range(depth))
+        self.blocks = nn.ModuleList(Block(dim, heads, self.grid if local_mixing else None) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
         self.out_proj = nn.Linear(dim, patch_dim)
 

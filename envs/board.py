@@ -61,8 +61,8 @@ class BoardGeometry:
         )
         cell = int(min(fit, fit_min_border))
         # Cells of CELL_QUANTUM_FROM px and more are a whole number of CELL_QUANTUM-px steps (at most 3 px
-        # smaller): every reader's blocks (a quarter cell and the like) are then whole pixels, which is
-        # what OpenCV's fast area path needs; 41-px cells took it 2-4x slower.
+        # smaller): every reader's blocks (a quarter cell and the like) are then whole pixels, summed
+        # exactly and fast (footprint.block_means); fractional blocks need OpenCV's slower area path.
         return cell - cell % CELL_QUANTUM if cell >= CELL_QUANTUM_FROM else cell
 
     @cached_property
@@ -124,13 +124,15 @@ class FrameBounds:
     found: np.ndarray  # bool (T,)
 
 
-def _first_crossing(profile: np.ndarray, threshold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sub-pixel index where each row of ``profile`` (T, N) first rises above ``threshold`` (T,)."""
-    above = profile > threshold[:, None]
+def _first_crossing(
+    profile: np.ndarray, above: np.ndarray, threshold: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sub-pixel index where each row of ``profile`` (T, N) first rises above ``threshold`` (T,);
+    ``above`` is ``profile > threshold[:, None]``."""
     index = above.argmax(axis=1)
-    exists = above[np.arange(len(index)), index]
-    previous = np.maximum(index - 1, 0)
     rows = np.arange(len(index))
+    exists = above[rows, index]
+    previous = np.maximum(index - 1, 0)
     low, high = profile[rows, previous], profile[rows, index]
     step = np.where(high - low > 1e-6, (threshold - low) / np.maximum(high - low, 1e-6), 1.0)
     position = np.where(index > 0, previous + np.clip(step, 0.0, 1.0), 0.0)
@@ -141,8 +143,9 @@ def _edges(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Both outer edges along a (T, N) brightness profile: (start, end, found)."""
     background = np.minimum(profile[:, :3].mean(axis=1), profile[:, -3:].mean(axis=1))
     threshold = background + 0.5 * (profile.max(axis=1) - background)
-    start, found_start = _first_crossing(profile, threshold)
-    end_reversed, found_end = _first_crossing(profile[:, ::-1], threshold)
+    above = profile > threshold[:, None]
+    start, found_start = _first_crossing(profile, above, threshold)
+    end_reversed, found_end = _first_crossing(profile[:, ::-1], above[:, ::-1], threshold)
     # Crossings are in sample-index units (pixel i at i); edges are returned in continuous pixel
     # coordinates (pixel i spans [i, i+1)), like BoardGeometry.outer: a sharp edge whose first white
     # pixel is i crosses at i - 0.5, so it lies at i; one whose last white pixel is e - 1 lies at e.
@@ -151,15 +154,20 @@ def _edges(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _brightness(band: np.ndarray, axis: int) -> np.ndarray:
     """Per-channel sum over ``axis`` (1 or 2) of a uint8 band, then the max over channels: float32."""
-    if axis == 1:  # (T, L, W, 3): whole contiguous rows, so an integer sum over the lines is cheapest
-        totals = band.sum(axis=1, dtype=np.uint16)  # at most 255 * PROFILE_LINES, fits uint16
-    else:  # (T, H, L, 3): OpenCV sums the L pixels of each row per channel (numpy is slow over a short
-        # middle axis, and a BLAS product wakes thread pools that then spin against the caller)
+    if axis == 1:  # (T, L, W, 3): line l of every frame is one row of a 2-D view; OpenCV adds them up
+        # (vectorised, uint8 into float32: exact)
+        frames, lines = band.shape[:2]
+        totals = np.zeros((frames, band.shape[2] * 3), dtype=np.float32)
+        for line in range(lines):
+            cv2.accumulate(band[:, line].reshape(frames, -1), totals)
+        channels = totals[:, 0::3], totals[:, 1::3], totals[:, 2::3]
+    else:  # (T, H, L, 3): transposed (OpenCV), the L columns become long contiguous rows to add (numpy
+        # is slow over a short axis, and a BLAS product wakes thread pools that then spin against the caller)
         frames, length, lines = band.shape[:3]
-        rows = np.ascontiguousarray(band).reshape(frames * length, lines, 3)
-        totals = cv2.reduce(rows, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).reshape(frames, length, 3)
+        columns = cv2.transpose(band.reshape(frames * length, lines * 3))  # (L * 3, T * H)
+        channels = np.add.reduce(columns.reshape(lines, 3, frames, length), axis=0, dtype=np.uint16)
     # Channel max keeps the white frame bright under colour casts.
-    return np.maximum(np.maximum(totals[..., 0], totals[..., 1]), totals[..., 2]).astype(np.float32)
+    return np.maximum(np.maximum(channels[0], channels[1]), channels[2]).astype(np.float32)
 
 
 def locate_board(video: np.ndarray, geometry: BoardGeometry) -> FrameBounds:
@@ -307,13 +315,16 @@ def classify_colours(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarr
             difference = channels[channel] - colour[channel]
             difference *= difference
             row += difference
-    labels = distance.argmin(axis=0).reshape(shape)
+    best = distance.min(axis=0)
+    labels = np.zeros(best.shape, dtype=np.intp)
+    for index in range(len(reference) - 1, 0, -1):  # the first of equally near entries wins, as argmin
+        labels[distance[index] == best] = index
+    labels = labels.reshape(shape)
     if len(reference) == 1:
         return labels, np.ones(shape, dtype=np.float32)
-    best = np.full(channels.shape[1], np.inf, dtype=np.float32)
-    second = best.copy()
+    nearest, second = np.full_like(best, np.inf), np.full_like(best, np.inf)
     for row in distance:  # K passes: the two smallest distances per colour
-        np.minimum(second, np.maximum(best, row), out=second)
-        np.minimum(best, row, out=best)
+        np.minimum(second, np.maximum(nearest, row), out=second)
+        np.minimum(nearest, row, out=nearest)
     margin = 1.0 - np.sqrt(best / np.maximum(second, 1e-12))
     return labels, np.clip(margin, 0.0, 1.0).reshape(shape)

@@ -186,6 +186,12 @@ def _trace(states: np.ndarray, frames: np.ndarray, free: np.ndarray, num_frames:
     return tuple(trace)
 
 
+def _coloured_cells(grid: np.ndarray, mask: np.ndarray) -> frozenset[tuple[int, int]]:
+    """``(r * size + c, colour)`` of every cell of ``grid`` where ``mask`` is set."""
+    cells = np.flatnonzero(mask)
+    return frozenset(zip(cells.tolist(), grid.ravel()[cells].tolist()))
+
+
 def judge(
     puzzle: FlowFreePuzzle,
     states: np.ndarray | Sequence[np.ndarray],
@@ -213,8 +219,6 @@ def judge(
     if num_frames < 1 or (len(frames) and frames[-1] >= num_frames):
         raise ValueError(f"num_frames ({num_frames}) must be >= 1 and exceed every frame index")
     free = ~puzzle.endpoint_mask
-    solution = puzzle.solution_grid
-    oracle_cells = frozenset((int(r * size + c), int(solution[r, c])) for r, c in np.argwhere(free))
     trace = _trace(states, frames, free, num_frames)
 
     # The legal prefix: the readings of frames 0, 1, 2, ... up to the first unreadable or rule-breaking one.
@@ -238,8 +242,7 @@ def judge(
         process_valid=fill * legal_frames / num_frames,
     )
     components = {name: components[name] for name in WEIGHTS}  # in the documented order
-    predicted = frozenset() if judged is None else frozenset(
-        (int(r * size + c), int(judged[r, c])) for r, c in np.argwhere((judged != EMPTY) & free))
+    predicted = frozenset() if judged is None else _coloured_cells(judged, (judged != EMPTY) & free)
 
     needed = min_frames(puzzle)
     window = end_window(num_frames)
@@ -260,6 +263,7 @@ def judge(
             reason = f"not every colour joins its endpoints at the end: {unjoined}"
         else:
             reason = f"the board is solved too late: the last {window} frames must all show it solved"
+    oracle_cells = _coloured_cells(puzzle.solution_grid, free)
     return make_verdict(success, components, WEIGHTS, reason, predicted_cells=predicted, oracle_cells=oracle_cells,
                         trace=trace, broken_frame=broken)
 

@@ -43,7 +43,7 @@ from videorlvr.envs.flowfree.constants import (
 from videorlvr.envs.flowfree.puzzle import FlowFreePuzzle
 from videorlvr.envs.flowfree.render import EMPTY_SHAPE, cell_patterns
 from videorlvr.envs.flowfree.rules import judge
-from videorlvr.envs.footprint import read_blocks
+from videorlvr.envs.footprint import cell_max, read_blocks, worst_channel
 from videorlvr.envs.types import Verdict
 from videorlvr.envs.video import VideoLike, as_video
 
@@ -95,7 +95,7 @@ def _palette(num_colors: int) -> np.ndarray:
 
 
 def _endpoint_gain(puzzle: FlowFreePuzzle, centres: np.ndarray) -> np.ndarray:
-    """Per-frame, per-channel gain (T, 3) that maps the endpoints' centre blocks (T, N, N, 3) onto their
+    """Per-channel, per-frame gain (3, T) that maps the endpoints' centre blocks (3, T, N, N) onto their
     drawn colours.
 
     The black/white normalisation leans on the thin white border, which blur and compression dim (so
@@ -107,20 +107,20 @@ def _endpoint_gain(puzzle: FlowFreePuzzle, centres: np.ndarray) -> np.ndarray:
     """
     mask = puzzle.endpoint_mask
     drawn = np.array(PALETTE[: puzzle.num_colors], dtype=np.float32)[puzzle.start_grid[mask]] / 255.0  # (E, 3)
-    seen = centres[:, mask]  # (T, E, 3)
-    gain = np.ones((len(centres), 3), dtype=np.float32)
+    seen = centres[:, :, mask]  # (3, T, E)
+    gain = np.ones(centres.shape[:2], dtype=np.float32)
     for channel in range(3):
         bright = drawn[:, channel] >= 0.5
         if bright.any():
-            ratio = np.median(seen[:, bright, channel] / drawn[bright, channel], axis=1)
-            gain[:, channel] = 1.0 / np.clip(ratio, 1.0 - GAIN_RANGE, 1.0 + GAIN_RANGE)
+            ratio = np.median(seen[channel][:, bright] / drawn[bright, channel], axis=1)
+            gain[channel] = 1.0 / np.clip(ratio, 1.0 - GAIN_RANGE, 1.0 + GAIN_RANGE)
     return gain
 
 
 def subdivisions(cell: int) -> int:
     """Blocks per cell side: 3; on cells of at least ``FAST_READ_PX`` px the first of ``SUBDIVISIONS`` that
-    divides the cell, if one does (then every block is whole pixels and OpenCV's fast area path reads the
-    board: several times faster). Finer blocks on small cells would see blur as unexplained edges."""
+    divides the cell, if one does (then every block is whole pixels, summed exactly and several times
+    faster than area interpolation). Finer blocks on small cells would see blur as unexplained edges."""
     if cell < FAST_READ_PX:
         return SUBDIVISIONS[0]
     return next((sub for sub in SUBDIVISIONS if cell % sub == 0), SUBDIVISIONS[0])
@@ -141,26 +141,50 @@ def _shapes(puzzle: FlowFreePuzzle, labels: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
-def _tables(size: int, height: int, width: int, sub: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`cell_patterns` for every blur in ``BLURS``, flattened per cell: covers (B, 33, sub*sub),
-    rests (B, 33, N, N, sub*sub*3); and the sharp centre blocks' mean: cover (33,), rest (33, N, N, 3)."""
+def _tables(
+    size: int, height: int, width: int, sub: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cell_patterns` for every blur in ``BLURS`` as rows of ``sub`` blocks, so that a board's
+    expected blocks are gathered row by row straight into channel-first block order: covers (B, 33 *
+    sub, sub) (shape, block row), rests (B, 3, 33 * N * N * sub, sub) (channel, shape, cell row, cell
+    column, block row); and the sharp centre blocks' mean: cover (33,), rest (33, N, N, 3)."""
     covers, rests = cell_patterns(size, height, width, sub, BLURS)
     middle = slice((sub - 1) // 2, sub // 2 + 1)
     centre_cover = covers[0][:, middle, middle].mean(axis=(1, 2))
     centre_rest = rests[0][:, :, :, middle, middle].mean(axis=(3, 4))
-    flat_covers = covers.reshape(len(BLURS), EMPTY_SHAPE + 1, sub * sub)
-    flat_rests = np.ascontiguousarray(rests.reshape(len(BLURS), EMPTY_SHAPE + 1, size, size, sub * sub * 3))
-    return flat_covers, flat_rests, centre_cover, centre_rest
+    rest_rows = np.ascontiguousarray(rests.transpose(0, 6, 1, 2, 3, 4, 5)).reshape(len(BLURS), 3, -1, sub)
+    return covers.reshape(len(BLURS), -1, sub), rest_rows, centre_cover, centre_rest
 
 
-def _misses(cover: np.ndarray, rest: np.ndarray, shapes: np.ndarray, colours: np.ndarray, rest_rows: np.ndarray,
-            cells: np.ndarray) -> np.ndarray:
-    """float32 (F, N, N): each cell's largest block difference from its drawn shape and colour."""
-    expected = (np.take(cover, shapes, axis=0)[..., None] * colours).reshape(cells.shape)
-    expected += np.take(rest.reshape(-1, rest.shape[-1]), rest_rows.ravel(), axis=0).reshape(cells.shape)
-    expected -= cells
-    np.abs(expected, out=expected)
-    return expected.max(axis=-1)
+@lru_cache(maxsize=64)
+def _colour_rows(size: int, height: int, width: int, sub: int, num_colors: int) -> np.ndarray:
+    """float32 (B, 3, 33 * (K + 1) * sub, sub): each shape's cover times each palette colour (floor
+    first), per blur and channel, as rows of ``sub`` blocks (shape, colour, block row)."""
+    covers = _tables(size, height, width, sub)[0].reshape(len(BLURS), EMPTY_SHAPE + 1, 1, sub, sub)
+    colours = (_palette(num_colors) / 255.0).T.reshape(1, 3, 1, -1, 1, 1)
+    return (covers[:, None] * colours).reshape(len(BLURS), 3, -1, sub)
+
+
+def _row_index(codes: np.ndarray, sub: int) -> np.ndarray:
+    """int (F, N, sub, N): the table row of every block row of every cell, from each cell's row code
+    (F, N, N), for gathering channel-first blocks (F, N, sub, N, sub)."""
+    return codes[:, :, None, :] * sub + np.arange(sub)[:, None]
+
+
+def _misses(observed: np.ndarray, rest_rows: np.ndarray, colour_rows: np.ndarray, rest_index: np.ndarray,
+            colour_index: np.ndarray, sub: int) -> np.ndarray:
+    """float32 (F, N, N): each cell's largest block difference from its drawn shape and colour, for
+    channel-first blocks ``observed`` (3, F, N*sub, N*sub)."""
+    expected = np.take(rest_rows, rest_index, axis=1)  # (3, F, N, sub, N, sub)
+    expected += np.take(colour_rows, colour_index, axis=1)
+    return cell_max(worst_channel(observed, expected.reshape(observed.shape)), sub)
+
+
+def _centres(blocks: np.ndarray, sub: int) -> np.ndarray:
+    """(3, T, N, N): each cell's centre block, or the mean of the 2x2 around its centre (even ``sub``)."""
+    offsets = sorted({(sub - 1) // 2, sub // 2})
+    total = sum(blocks[:, :, y::sub, x::sub] for y in offsets for x in offsets)
+    return total * np.float32(1.0 / len(offsets) ** 2)
 
 
 def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
@@ -174,16 +198,15 @@ def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
                          f"FlowFree reads cells of at least {MIN_CELL_PX} px")
     bounds = locate_board(video, geometry)
     sub = subdivisions(geometry.cell)
-    blocks = read_blocks(video, geometry, bounds, sub)  # (T, N*sub, N*sub, 3)
-    cells = np.ascontiguousarray(blocks.reshape(frames, size, sub, size, sub, 3).swapaxes(2, 3))  # (T, N, N, sub, sub, 3)
-    centre = [(sub - 1) // 2, sub // 2]  # the centre block, or the 2x2 around the centre
-    centres = sum(cells[:, :, :, y, x] for y in set(centre) for x in set(centre)) / len(set(centre)) ** 2  # (T, N, N, 3)
-    gain = _endpoint_gain(puzzle, centres)
-    cells *= gain[:, None, None, None, None, :]
-    centres *= gain[:, None, None, :]
-    cells = cells.reshape(frames, size, size, -1)  # (T, N, N, sub*sub*3)
+    blocks = read_blocks(video, geometry, bounds, sub)  # (3, T, N*sub, N*sub)
+    centres = _centres(blocks, sub)  # (3, T, N, N)
+    gain = _endpoint_gain(puzzle, centres)[:, :, None, None]
+    blocks *= gain
+    centres *= gain
+    centres = np.moveaxis(centres, 0, -1)  # (T, N, N, 3)
     palette = _palette(puzzle.num_colors)
-    covers, rests, centre_cover, centre_rest = _tables(size, height, width, sub)
+    _, rests, centre_cover, centre_rest = _tables(size, height, width, sub)
+    colour_rows = _colour_rows(size, height, width, sub, puzzle.num_colors)
     rows, cols = np.indices((size, size))
     labels, margin = classify_colours(centres, palette)
     # An even split has no block wholly inside a pipe: unmix the centre blocks' pipe colour from the
@@ -192,23 +215,24 @@ def perceive(puzzle: FlowFreePuzzle, video: np.ndarray) -> FlowReading:
     shapes = np.where(shapes == EMPTY_SHAPE, 16 * puzzle.endpoint_mask, shapes)
     pure = (centres - centre_rest[shapes, rows, cols]) / centre_cover[shapes][..., None]
     labels, margin = classify_colours(pure, palette)
+    shapes = _shapes(puzzle, (labels - 1).astype(np.int8))
+    rest_index = _row_index(shapes * (size * size) + (rows * size + cols), sub)
+    colour_index = _row_index(shapes * len(palette) + labels, sub)
     labels = (labels - 1).astype(np.int8)
-    shapes = _shapes(puzzle, labels)
-    colours = (palette * np.float32(1 / 255))[labels + 1][:, :, :, None, :]  # (T, N, N, 1, 3)
     # Each frame is explained by the state drawn sharp or, if that misses, blurred: whichever fits best
     # (a blur cannot draw a stroke that is not there, nor erase one that is).
     residual = np.full((frames, size, size), np.inf, dtype=np.float32)
-    rest_rows = shapes * (size * size) + (rows * size + cols)  # rows of rest, flattened per blur
     todo = np.arange(frames)
-    for cover, rest in zip(covers, rests):
-        misses = _misses(cover, rest, shapes[todo], colours[todo], rest_rows[todo], cells[todo])
+    for rest, colour in zip(rests, colour_rows):
+        observed = blocks if len(todo) == frames else blocks[:, todo]
+        misses = _misses(observed, rest, colour, rest_index[todo], colour_index[todo], sub)
         better = misses.max(axis=(1, 2)) < residual[todo].max(axis=(1, 2))
         residual[todo[better]] = misses[better]
         todo = todo[residual[todo].max(axis=(1, 2)) > EXPLAIN_TOLERANCE]
         if not len(todo):
             break
     readable = bounds.found & (margin.min(axis=(1, 2)) >= MIN_MARGIN) & (residual.max(axis=(1, 2)) <= EXPLAIN_TOLERANCE)
-    return FlowReading(labels, margin.astype(np.float32), residual.astype(np.float32), bounds.found, readable)
+    return FlowReading(labels, margin.astype(np.float32), residual, bounds.found, readable)
 
 
 def verify(puzzle: FlowFreePuzzle, video: VideoLike) -> Verdict:

@@ -66,7 +66,7 @@ def perceive(puzzle: MazePuzzle, video: np.ndarray) -> MazeReading:
     best_worst = np.full(frames, np.inf, dtype=np.float32)
     pending = np.arange(frames)
     for level in range(len(BLUR_SIGMAS)):
-        planes = observed if len(pending) == frames else observed[pending]
+        planes = observed if len(pending) == frames else observed[:, pending]
         empty, full = expected_blocks(puzzle, height, width, level)
         without = cell_residuals(planes, empty, grid).reshape(len(pending), -1)
         with_agent = cell_residuals(planes, full, grid).reshape(len(pending), -1)

@@ -20,8 +20,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from videorlvr.envs.board import BoardGeometry, FrameBounds, locate_board, reference_points, sample_points
-from videorlvr.envs.footprint import cell_area_boxes, subdivisions
+from videorlvr.envs.board import BoardGeometry, FrameBounds, locate_board
+from videorlvr.envs.footprint import (
+    block_means,
+    cell_area_boxes,
+    cell_max,
+    normalise,
+    subdivisions,
+    worst_channel,
+)
 from videorlvr.envs.sokoban.constants import (
     CELL_TOLERANCE,
     GAIN_RANGE,
@@ -59,79 +66,69 @@ def _split(height: int, width: int, block_rows: int, block_cols: int) -> tuple[n
     return (ys[:, None] * (width + 1) + xs[None, :]).ravel(), areas
 
 
+def _uneven_means(area: np.ndarray, shape: tuple[int, int], cell: int) -> np.ndarray:
+    """Mean colour of ``shape`` blocks of whole pixels splitting a cell area (H, W, 3) as evenly as possible
+    (a cell of 37 px splits into 9, 9, 9 and 10), channel first float32 (3, *shape): summed from an
+    integral image, which costs the same for any split, where OpenCV's area resize is twice as slow."""
+    height, width = area.shape[:2]
+    if height % 2 == 0 and width % 2 == 0 and cell >= MIN_HALVED_CELL_PX:
+        # 2x2 means first (OpenCV's fast exact path): a quarter of the pixels to integrate. Not in small
+        # cells, where a pixel pair straddling a block edge would blur the cell's drawing.
+        height, width = height // 2, width // 2
+        area = cv2.resize(area, (width, height), interpolation=cv2.INTER_AREA)
+    corner_index, areas = _split(height, width, *shape)
+    corners = np.take(cv2.integral(area).reshape(-1, 3), corner_index, axis=0)
+    corners = corners.reshape(shape[0] + 1, shape[1] + 1, 3)
+    sums = corners[1:, 1:] - corners[:-1, 1:] - corners[1:, :-1] + corners[:-1, :-1]
+    return (sums / areas).astype(np.float32).transpose(2, 0, 1)
+
+
 def read_cells(video: np.ndarray, geometry: BoardGeometry, bounds: FrameBounds, sub: int) -> np.ndarray:
-    """Normalised block colours of every located board: float32 ``(T, rows*sub, cols*sub, 3)``.
+    """Normalised block colours of every located board, channel first: float32 ``(3, T, rows*sub, cols*sub)``.
 
     Like :func:`videorlvr.envs.footprint.read_blocks` (every pixel of each frame's cell area lands in its
-    block; the frame's black is 0 and white 1), but blocks are whole pixels (a cell of 37 px splits
-    into 9, 9, 9 and 10; of an even-sized area, whole 2x2 pixel groups) summed from an integral image,
-    which costs the same for any cell size, where OpenCV's area resize is twice as slow unless the cell
-    divides evenly.
+    block; the frame's black is 0 and white 1); a cell area that does not split into equal whole-pixel
+    blocks splits into nearly equal ones (:func:`_uneven_means`).
     """
-    frames = len(video)
-    boxes = cell_area_boxes(geometry, bounds, np.arange(frames))
-    block_rows, block_cols = geometry.rows * sub, geometry.cols * sub
-    corners = np.empty((frames, block_rows + 1, block_cols + 1, 3), dtype=np.int32)
-    areas = np.empty((frames, block_rows, block_cols, 1), dtype=np.float32)
-    for index, (top, bottom, left, right) in enumerate(boxes.tolist()):
-        area = video[index, top:bottom, left:right]
-        height, width = bottom - top, right - left
-        if height % 2 == 0 and width % 2 == 0 and geometry.cell >= MIN_HALVED_CELL_PX:
-            # 2x2 means first (OpenCV's fast exact path): a quarter of the pixels to integrate. Not in
-            # small cells, where a pixel pair straddling a block edge would blur the cell's drawing.
-            height, width = height // 2, width // 2
-            area = cv2.resize(area, (width, height), interpolation=cv2.INTER_AREA)
-        corner_index, areas[index] = _split(height, width, block_rows, block_cols)
-        integral = cv2.integral(area).reshape(-1, 3)
-        np.take(integral, corner_index, axis=0, out=corners[index].reshape(-1, 3))
-    sums = corners[:, 1:, 1:] - corners[:, :-1, 1:]
-    sums -= corners[:, 1:, :-1]
-    sums += corners[:, :-1, :-1]
-    blocks = sums.astype(np.float32)
-    blocks /= areas
-    black, white = reference_points(geometry)
-    levels = sample_points(video, geometry, bounds, np.concatenate([black, white]), radius=0.08, size=2)
-    low = levels[:, : len(black)].mean(axis=1)
-    span = np.maximum(levels[:, len(black) :].mean(axis=1) - low, 32.0)
-    blocks -= low[:, None, None, :]
-    blocks *= (1.0 / span)[:, None, None, :]
-    return blocks
+    boxes = cell_area_boxes(geometry, bounds, np.arange(len(video)))
+    shape = (geometry.rows * sub, geometry.cols * sub)
+    means, even = block_means(video, boxes, shape)
+    for frame in np.flatnonzero(~even).tolist():
+        top, bottom, left, right = boxes[frame].tolist()
+        means[:, frame] = _uneven_means(video[frame, top:bottom, left:right], shape, geometry.cell)
+    normalise(means, video, geometry, bounds)
+    return means
 
 
 @functools.lru_cache(maxsize=32)
 def _drawn(puzzle: Puzzle, height: int, width: int) -> tuple[BoardGeometry, int, np.ndarray, np.ndarray]:
     """The geometry, blocks per cell side, the drawn blocks of every cell empty / with a box / with the
-    player, float32 (3, rows*sub, cols*sub, 3), and the separation each cell's reading needs, (cells,)."""
+    player, float32 (3, 3, rows*sub, cols*sub) (content, then channel), and the separation each cell's
+    reading needs, (cells,)."""
     geometry = BoardGeometry(puzzle.rows, puzzle.cols, height, width)
     sub = subdivisions(geometry)
     frames = content_frames(puzzle, geometry)
     left, right, top, bottom = (np.full(len(frames), edge, dtype=np.float64) for edge in geometry.outer)
     drawn = read_cells(frames, geometry, FrameBounds(left, right, top, bottom, np.ones(len(frames), dtype=bool)), sub)
+    drawn = np.ascontiguousarray(drawn.transpose(1, 0, 2, 3))
     # How far apart each cell's drawings are (its smallest pairwise residual): tiny cells draw the player
     # as a few pixels, so the separation a clear reading needs scales with it.
-    gaps = [_residuals(drawn[a : a + 1], drawn[b], puzzle.rows, puzzle.cols, sub) for a, b in ((0, 1), (0, 2), (1, 2))]
+    gaps = [_residuals(drawn[a][:, None], drawn[b], sub) for a, b in ((0, 1), (0, 2), (1, 2))]
     separation = MIN_SEPARATION * np.minimum.reduce(gaps).reshape(-1)
     return geometry, sub, drawn, separation
 
 
-def _residuals(observed: np.ndarray, expected: np.ndarray, rows: int, cols: int, sub: int) -> np.ndarray:
-    """Per cell, the largest channel difference over its blocks: float32 (F, rows, cols).
-
-    Computed by elementwise maxima over array slices
-    (numpy reduces short axes an order of magnitude slower)."""
-    difference = observed - expected
-    np.abs(difference, out=difference)
-    channels = np.maximum(np.maximum(difference[..., 0], difference[..., 1]), difference[..., 2])
-    frames = len(observed)
-    by_rows = channels.reshape(frames, rows, sub, cols * sub)
-    cells = functools.reduce(np.maximum, (by_rows[:, :, i] for i in range(sub))).reshape(frames, rows, cols, sub)
-    return functools.reduce(np.maximum, (cells[..., i] for i in range(sub)))
+def _residuals(observed: np.ndarray, expected: np.ndarray, sub: int) -> np.ndarray:
+    """Per cell, the largest channel difference over its blocks: float32 (F, rows, cols), for channel-first
+    blocks ``observed`` (3, F, rows*sub, cols*sub) and ``expected`` (3, rows*sub, cols*sub)."""
+    return cell_max(worst_channel(observed, expected), sub)
 
 
-def _read(observed: np.ndarray, drawn: np.ndarray, rows: int, cols: int, sub: int) -> tuple[np.ndarray, np.ndarray]:
+def _read(observed: np.ndarray, drawn: np.ndarray, sub: int) -> tuple[np.ndarray, np.ndarray]:
     """Each cell's closest content, int (F, cells), and the residuals of its closest and runner-up
     drawings, float (F, 2, cells)."""
-    empty, box, player = (_residuals(observed, blocks, rows, cols, sub).reshape(len(observed), -1) for blocks in drawn)
+    frames = observed.shape[1]
+    empty, box, player = (_residuals(observed, blocks, sub).reshape(frames, -1) for blocks in drawn)
     best = np.minimum(np.minimum(empty, box), player)
     runner_up = np.maximum(np.maximum(np.minimum(empty, box), np.minimum(box, player)), np.minimum(empty, player))
     content = np.where(empty == best, EMPTY, np.where(box == best, BOX, PLAYER))
@@ -139,22 +136,23 @@ def _read(observed: np.ndarray, drawn: np.ndarray, rows: int, cols: int, sub: in
 
 
 def _refit(observed: np.ndarray, drawn: np.ndarray, content: np.ndarray, rows: int, cols: int, sub: int) -> np.ndarray:
-    """``observed`` (F, rows*sub, cols*sub, 3) mapped by the per-frame, per-channel gain and offset that
+    """``observed`` (3, F, rows*sub, cols*sub) mapped by the per-frame, per-channel gain and offset that
     best match it to the drawing of the contents read from it (least squares, gain in ``GAIN_RANGE``).
 
     Blur and compression dim the thin white frame the colours are normalised by, and strong casts clip;
     two numbers per channel cannot draw an object or a wall, so this only undoes a global colour error.
     """
-    cells = content.reshape(len(content), rows, 1, cols, 1, 1)
-    cells = np.broadcast_to(cells, (len(content), rows, sub, cols, sub, 1)).reshape(len(content), rows * sub, cols * sub, 1)
-    expected = np.where(cells == EMPTY, drawn[EMPTY], np.where(cells == BOX, drawn[BOX], drawn[PLAYER]))
-    flat_expected = expected.reshape(len(content), -1, 3)
-    flat_observed = observed.reshape(len(content), -1, 3)
-    mean_expected = flat_expected.mean(axis=1, keepdims=True)
-    mean_observed = flat_observed.mean(axis=1, keepdims=True)
+    frames = len(content)
+    cells = np.broadcast_to(content.reshape(frames, rows, 1, cols, 1), (frames, rows, sub, cols, sub))
+    cells = cells.reshape(frames, rows * sub, cols * sub)
+    expected = np.choose(cells, [blocks[:, None] for blocks in drawn])  # drawn[content] of every block
+    flat_expected = expected.reshape(3, frames, -1)
+    flat_observed = observed.reshape(3, frames, -1)
+    mean_expected = flat_expected.mean(axis=2, keepdims=True)
+    mean_observed = flat_observed.mean(axis=2, keepdims=True)
     centred = flat_expected - mean_expected
-    gain = (centred * (flat_observed - mean_observed)).sum(axis=1, keepdims=True)
-    gain = np.clip(gain / np.maximum((centred * centred).sum(axis=1, keepdims=True), 1e-6), *GAIN_RANGE)
+    gain = (centred * (flat_observed - mean_observed)).sum(axis=2, keepdims=True)
+    gain = np.clip(gain / np.maximum((centred * centred).sum(axis=2, keepdims=True), 1e-6), *GAIN_RANGE)
     offset = mean_observed - gain * mean_expected
     return ((flat_observed - offset) / gain).reshape(observed.shape).astype(np.float32)
 
@@ -165,11 +163,11 @@ def perceive(puzzle: Puzzle, video: VideoLike) -> Reading:
     geometry, sub, drawn, separation = _drawn(puzzle, video.shape[1], video.shape[2])
     rows, cols = puzzle.rows, puzzle.cols
     observed = read_cells(video, geometry, locate_board(video, geometry), sub)
-    content, fit = _read(observed, drawn, rows, cols, sub)
+    content, fit = _read(observed, drawn, sub)
     redo = np.flatnonzero(fit[:, 0].max(axis=1) > REFIT_ABOVE)
     if len(redo):  # frames that fit as drawn (every clean one) skip the colour correction
-        fitted = _refit(observed[redo], drawn, content[redo], rows, cols, sub)
-        content[redo], fit[redo] = _read(fitted, drawn, rows, cols, sub)
+        fitted = _refit(observed[:, redo], drawn, content[redo], rows, cols, sub)
+        content[redo], fit[redo] = _read(fitted, drawn, sub)
     best, runner_up = fit[:, 0], fit[:, 1]
     ambiguous = runner_up - best < separation
     unexplained = (best > CELL_TOLERANCE) | ambiguous

@@ -1,12 +1,17 @@
 """GRPO step and sampling speed on the tiny policy (docs/design.md targets: ESF <= 0.6x, SDE <= 1.05x ODE).
 
 1. One GRPO step (sampling + scoring + PPO update, KL on) with Early-Step Focus (T=20, SDE on the first
-   half, loss on 10 steps) vs full-trajectory GRPO (SDE and loss on all 20 steps).
+   half, loss on 10 steps) vs full-trajectory GRPO (SDE and loss on all 20 steps). Both sample all 20 steps
+   (S, 20 CFG forwards) and train per loss step (L: forward, backward, reference forward), so the figure
+   is (S + 10 L) / (S + 20 L): with L about S / 5 on this model, about 0.6.
 2. Sampling 20 steps with the SDE, storing trajectories and log-probs, vs plain Euler (ODE) sampling.
+   Its floor is the Gaussian draw (torch's mt19937 CPU generator, one per sample): 2-3.5 ms a step for 8
+   videos here, 5-7% of a no-CFG step of this tiny model; the rest of the SDE step adds about 1 ms.
 
 Runs alternate between the variants and report the best (minimum) of the repeats, in process CPU time
 (with one thread, the figure that other processes' load on a shared machine distorts least; wall time is
-printed beside it). Noise from a busy machine only ever adds time, so the minimum is the robust figure.
+printed beside it). Noise from a busy machine only ever adds time, so the minimum is the robust figure;
+on a loaded shared VM it still moves by several percent from run to run, so compare several runs.
 Usage: ``python benchmarks/train_step.py [--repeats 5] [--threads 1]``.
 """
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from diffrl.policy import Conditions, FlowPolicy
-from diffrl.sde import ode_step, sde_step, sigma_schedule
+from diffrl.sde import gaussian_log_prob, ode_step, sde_factors, sde_step, sigma_schedule
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,11 @@ class SamplingPlan:
 
 @dataclass
 class Rollout:
-    """A batch of B sampled trajectories; ``L`` = the plan's loss steps."""
+    """A batch of B sampled trajectories; ``L`` = the plan's loss steps.
+
+    ``rollout`` stores the states step-major: ``trajectory`` is a transposed view in which every x_j is
+    contiguous, and ``final`` may share memory with its last state.
+    """
 
     trajectory: torch.Tensor  # (B, L + 1, *latent_shape): x_0 .. x_L, the states around the loss steps
     log_probs: torch.Tensor  # (B, L) float32: log-prob of x_{j+1} when sampled
@@ -77,6 +81,9 @@ class Rollout:
 
     @staticmethod
     def concatenate(rollouts: list[Rollout]) -> Rollout:
+        """One rollout of all samples, in order (a single rollout is returned as it is, not copied)."""
+        if len(rollouts) == 1:
+            return rollouts[0]
         return Rollout(*(torch.cat([getattr(r, name) for r in rollouts]) for name in Rollout.__dataclass_fields__))
 
 
@@ -85,11 +92,11 @@ def sample_generators(seeds: list[int], device: torch.device | str = "cpu") -> l
     return [torch.Generator("cpu").manual_seed(int(seed)) for seed in seeds]
 
 
-def _draw(generators: list[torch.Generator], shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
-    noise = torch.empty((len(generators), *shape), dtype=torch.float32)
-    for row, generator in zip(noise, generators):
-        torch.randn(shape, generator=generator, out=row)
-    return noise.to(device)
+def _draw(generators: list[torch.Generator], out: torch.Tensor) -> torch.Tensor:
+    """Fill the CPU tensor ``out`` (B, ...) with standard normal noise, row i from generator i."""
+    for row, generator in zip(out, generators):
+        torch.randn(row.shape, generator=generator, out=row)
+    return out
 
 
 @torch.no_grad()
@@ -100,35 +107,43 @@ def rollout(
     guidance: torch.Tensor | float,
     generators: list[torch.Generator],
 ) -> Rollout:
-    """Sample B videos' latents following ``plan``; B = ``len(generators)`` = the conditions' batch."""
+    """Sample B videos' latents following ``plan``; B = ``len(generators)`` = the conditions' batch.
+
+    An SDE step is ``sde_step``'s arithmetic, op for op, written straight into the trajectory; its log-prob
+    is the closed form of the drawn noise, and only loss steps compute one.
+    """
     b = len(generators)
     latents = torch.cat([policy.initial_latents({k: v[i : i + 1] for k, v in conditions.items()}, g)
                          for i, g in enumerate(generators)])
     device = latents.device
     guidance = torch.as_tensor(guidance, dtype=torch.float32, device=device).expand(b).clone()
     given = policy.given_mask(latents)  # broadcastable, e.g. (1, 1, T, 1, 1): cheap to invert and count
-    given_values = latents.clone()
     counted = ~given
-    trajectory = latents.new_empty((b, plan.num_loss_steps + 1, *latents.shape[1:]))
-    trajectory[:, 0] = latents
+    states = latents.new_empty((plan.num_loss_steps + 1, *latents.shape))  # step-major: each x_j contiguous
+    states[0] = latents
+    given_values = states[0]
     log_probs = latents.new_zeros((b, plan.num_loss_steps))
-    sigmas = plan.sigmas.to(device)
+    sigmas = plan.sigmas.to(device, torch.float32)
+    n = plan.num_sde_steps
+    _, x_factors, v_factors, noise_stds = sde_factors(sigmas[:n], sigmas[1 : n + 1], plan.coefficient)
+    noise = torch.empty(latents.shape, dtype=torch.float32)  # CPU buffer, refilled every SDE step
+    factors = list(zip(x_factors.tolist(), v_factors.tolist(), noise_stds.tolist()))  # float32 values, exact
     for j in range(plan.num_steps):
         sigma, sigma_next = sigmas[j], sigmas[j + 1]  # 0-dim: one sigma for the whole batch
         v = policy.velocity(latents, sigma.expand(b), conditions, guidance)
-        if j < plan.num_sde_steps:
-            noise = _draw(generators, tuple(latents.shape[1:]), device)
-            next_latents, log_prob, _, _ = sde_step(
-                latents, v, sigma, sigma_next, plan.coefficient, noise=noise, mask=counted
-            )
+        if j < n:
+            x_factor, v_factor, noise_std = factors[j]
+            out = states[j + 1] if j < plan.num_loss_steps else None
+            next_latents = torch.mul(latents, x_factor, out=out).add_(v.float(), alpha=v_factor)
+            if plan.coefficient > 0:  # else the Euler step: no noise, log-prob 0 (a point mass has no density)
+                drawn = _draw(generators, noise).to(device)
+                next_latents.add_(drawn, alpha=noise_std)
+                if out is not None:
+                    log_probs[:, j] = gaussian_log_prob(drawn, noise_stds[j], counted)
         else:
-            next_latents, log_prob = ode_step(latents, v, sigma, sigma_next), None
-        next_latents = torch.where(given, given_values, next_latents)
-        if j < plan.num_loss_steps:
-            trajectory[:, j + 1] = next_latents
-            log_probs[:, j] = log_prob
-        latents = next_latents
-    return Rollout(trajectory=trajectory, log_probs=log_probs, final=latents, guidance=guidance)
+            next_latents = ode_step(latents, v, sigma, sigma_next)
+        latents = torch.where(given, given_values, next_latents, out=next_latents)
+    return Rollout(trajectory=states.transpose(0, 1), log_probs=log_probs, final=latents, guidance=guidance)
 
 
 def step_log_prob(

@@ -49,6 +49,22 @@ def _per_sample(value: torch.Tensor | float, like: torch.Tensor, name: str) -> t
     return tensor.reshape(-1, *([1] * (like.ndim - 1)))
 
 
+def _sum_over(values: torch.Tensor, dims: tuple[int, ...], square: bool) -> torch.Tensor:
+    """Sum of ``values`` (or of ``values**2``) over ``dims``, kept as size-1 dims.
+
+    The trailing run of ``dims`` is reduced as one flattened last dim first: a contiguous reduction is
+    several times faster than one over scattered dims (the sampler reduces every SDE step's noise).
+    """
+    first = values.ndim
+    while first - 1 in dims:
+        first -= 1
+    flat = values.reshape(values.shape[:first] + (-1,))
+    summed = torch.linalg.vector_norm(flat, dim=-1).square() if square else flat.sum(dim=-1)
+    summed = summed.reshape(values.shape[:first] + (1,) * (values.ndim - first))
+    rest = tuple(d for d in dims if d < first)
+    return summed.sum(dim=rest, keepdim=True) if rest else summed
+
+
 def _masked_reduce(values: torch.Tensor, mask: torch.Tensor | None, square: bool) -> torch.Tensor:
     """Mean of ``values`` (or of ``values**2``) over all but the batch dim, counting only ``mask``.
 
@@ -62,10 +78,7 @@ def _masked_reduce(values: torch.Tensor, mask: torch.Tensor | None, square: bool
     if mask.ndim != values.ndim or any(m not in (1, n) for m, n in zip(mask.shape, values.shape)):
         raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to {tuple(values.shape)}")
     spread = tuple(d for d in dims if mask.shape[d] == 1 and values.shape[d] != 1)
-    if square:
-        reduced = torch.linalg.vector_norm(values, dim=spread, keepdim=True).square() if spread else values.square()
-    else:
-        reduced = values.sum(dim=spread, keepdim=True) if spread else values
+    reduced = _sum_over(values, spread, square)
     repeat = math.prod(values.shape[d] for d in spread)
     count = mask.sum(dim=dims).expand(values.shape[0]) * repeat
     if bool((count == 0).any()):
@@ -89,6 +102,30 @@ def _check_sigmas(sigma: torch.Tensor, sigma_next: torch.Tensor) -> None:
         raise ValueError("sigma must be in (0, 1]")
     if bool(((sigma_next < 0) | (sigma_next >= sigma)).any()):
         raise ValueError("sigma_next must be in [0, sigma)")
+
+
+def sde_factors(
+    sigma: torch.Tensor, sigma_next: torch.Tensor, coefficient: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(std, x_factor, v_factor, noise_std)`` of SDE steps, elementwise over float32 sigma tensors.
+
+    The step is ``mean = x_factor * x + v_factor * v`` and ``x' = mean + noise_std * eps`` (the module
+    docstring's formula with the factors folded). Raises ValueError on sigmas out of range.
+    """
+    _check_sigmas(sigma, sigma_next)
+    dt = sigma_next - sigma
+    std = coefficient * torch.sqrt(sigma / torch.where(sigma >= 1, 1 - sigma_next, 1 - sigma))
+    correction = std**2 / (2 * sigma)
+    return std, 1 + correction * dt, dt * (1 + correction * (1 - sigma)), std * torch.sqrt(-dt)
+
+
+def gaussian_log_prob(z: torch.Tensor, noise_std: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """log N(x'; mean, noise_std^2) per element, averaged over the counted elements: (B,) float32.
+
+    ``z = (x' - mean) / noise_std`` (for a freshly sampled ``x'``, its eps); noise_std: (B, 1, ..., 1) or
+    0-dim. Closed form: ``-mean(z^2) / 2 - log(noise_std) - log(sqrt(2 pi))``; mask as in ``sde_step``.
+    """
+    return -0.5 * _masked_reduce(z, mask, square=True) - (torch.log(noise_std) + LOG_SQRT_2PI).reshape(-1)
 
 
 def sde_step(
@@ -116,16 +153,10 @@ def sde_step(
     if x.shape != v.shape:
         raise ValueError(f"x and v must have the same shape, got {tuple(x.shape)} and {tuple(v.shape)}")
     shared = all(not torch.is_tensor(s) or s.ndim == 0 for s in (sigma, sigma_next))  # one sigma for the batch
-    sigma = _per_sample(sigma, x, "sigma")
-    sigma_next = _per_sample(sigma_next, x, "sigma_next")
-    _check_sigmas(sigma, sigma_next)
-    dt = sigma_next - sigma
-    std = coefficient * torch.sqrt(sigma / torch.where(sigma >= 1, 1 - sigma_next, 1 - sigma))
-    # mean = x + dt * (v + std^2 / (2 sigma) * (x + (1 - sigma) v)), with per-sample factors folded:
-    correction = std**2 / (2 * sigma)
-    x_factor, v_factor = 1 + correction * dt, dt * (1 + correction * (1 - sigma))
-    noise_std = std * torch.sqrt(-dt)
-    if shared:  # scalar factors: fewer full-size passes and temporaries (this is the sampler's hot loop)
+    std, x_factor, v_factor, noise_std = sde_factors(
+        _per_sample(sigma, x, "sigma"), _per_sample(sigma_next, x, "sigma_next"), coefficient
+    )
+    if shared:  # scalar factors: fewer full-size passes and temporaries
         mean = torch.mul(x, float(x_factor.flatten()[0])).add_(v, alpha=float(v_factor.flatten()[0]))
     else:
         mean = x * x_factor + v * v_factor
@@ -138,11 +169,8 @@ def sde_step(
         x_next = torch.add(mean, noise, alpha=float(noise_std.flatten()[0])) if shared else mean + noise * noise_std
     if coefficient == 0:
         return x_next, torch.zeros(x.shape[0], device=x.device), mean, std
-    # log N(x_next; mean, noise_std^2) = -z^2 / 2 - log(noise_std) - log(sqrt(2 pi)), z = (x_next - mean) / noise_std;
-    # a freshly sampled x_next has z = noise exactly.
-    z = noise if prev_sample is None else (x_next.detach() - mean) / noise_std
-    log_prob = -0.5 * _masked_reduce(z, mask, square=True) - (torch.log(noise_std) + LOG_SQRT_2PI).reshape(-1)
-    return x_next, log_prob, mean, std
+    z = noise if prev_sample is None else (x_next.detach() - mean) / noise_std  # a fresh sample's z is its eps
+    return x_next, gaussian_log_prob(z, noise_std, mask), mean, std
 
 
 def ode_step(
@@ -154,4 +182,7 @@ def ode_step(
     return x + dt * v.float()
 
 
-__all__ = ["masked_mean", "ode_step", "sde_noise_std", "sde_step", "shift_sigmas", "sigma_schedule"]
+__all__ = [
+    "gaussian_log_prob", "masked_mean", "ode_step", "sde_factors", "sde_noise_std", "sde_step", "shift_sigmas",
+    "sigma_schedule",
+]

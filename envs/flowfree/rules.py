@@ -164,13 +164,13 @@ def _progress(puzzle: FlowFreePuzzle, judged: np.ndarray | None) -> tuple[dict[s
     free, solution = ~puzzle.endpoint_mask, puzzle.solution_grid
     filled = (judged != EMPTY) & free
     joins = joined_colours(puzzle, judged)
-    scores = []
-    for colour in range(puzzle.num_colors):
-        mine, truth = (judged == colour) & free, (solution == colour) & free
-        total = int(mine.sum() + truth.sum())
-        scores.append(2.0 * int((mine & truth).sum()) / total if total else 1.0)
+    colours = np.arange(puzzle.num_colors)[:, None]
+    mine = (judged[free] == colours)  # (K, free cells)
+    truth = (solution[free] == colours)
+    total = mine.sum(axis=1) + truth.sum(axis=1)
+    scores = np.where(total > 0, 2.0 * (mine & truth).sum(axis=1) / np.maximum(total, 1), 1.0)
     terms.update(fill_rate=float(filled[free].mean()) if free.any() else 1.0, connectivity=float(joins.mean()),
-                 cell_f1=float(np.mean(scores)))
+                 cell_f1=float(scores.mean()))
     return terms, bool(filled[free].all()), bool(joins.all())
 
 

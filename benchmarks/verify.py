@@ -17,8 +17,7 @@ FlowFree 2.1-2.5x easy, 2.6-2.7x medium, 2.9-3.0x hard; Sokoban 2.3-2.4x easy, 2
 2.6-2.8x hard (under the same conditions, before whole-pixel blocks were summed exactly instead of through
 OpenCV's area resize: maze 2.8-3.8x, FlowFree 3.0-5.4x, Sokoban 2.5-3.8x). Score mp4 / decode 0.9-1.3x
 (target <= 1.3; decoding dominates, and its timing is the noisy part). Every pixel of every frame's board
-is still read:
-``videorlvr.envs.footprint`` sums each into its block.
+is still read: ``videorlvr.envs.footprint`` sums each into its block.
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def write_report(
         (line,) = success.plot(x, y, marker="o", label=f"{label} (to step {points[-1].step})")
         success.fill_between(x, low, high, color=line.get_color(), alpha=0.15)
     success.set(xlabel="share of the stage's steps (%)", ylabel="held-out success (%)",
-                title="held-out success, EMA weights (95% intervals)")  # fmt: skip
+                title="held-out success, final weights (95% intervals)")  # fmt: skip
     success.legend(loc="best")
     success.grid(alpha=0.3)
     reward = figure.add_subplot(grid[0, 1])

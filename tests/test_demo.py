@@ -14,7 +14,7 @@ def test_quick_demo_runs_every_stage_and_writes_the_table(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--quick", "--out", str(out)]) == 0
     record = json.loads((out / "demo_results.json").read_text())
-    assert record["readout"] == "EMA weights"
+    assert record["readout"] == "final weights"
     for split in ("held_out", "harder"):
         assert set(record["results"][split]) == {"sft", "grpo", "continued_sft"}
         for result in record["results"][split].values():

@@ -134,7 +134,11 @@ def test_transplanted_oracle_pixels_never_succeed(seed, base, density, pattern):
     if pattern == "read_points":
         video = h264_round_trip(video)
     _assert_caught(
-        puzzle, video, because=("unreadable", "not on the goal", "jumped", "does not start"), cheat_from=0
+        puzzle,
+        video,
+        # a jump cut can land next to where the agent was, across a wall or diagonally
+        because=("unreadable", "not on the goal", "jumped", "crossed the wall", "diagonally", "does not start"),
+        cheat_from=0,
     )
 
 

@@ -96,7 +96,7 @@ def write_report(
     success.grid(alpha=0.3)
     reward = figure.add_subplot(grid[0, 1])
     steps = [row["step"] for row in grpo_history if "reward" in row]
-    for key, label in (("reward", "mean dense reward"), ("success", "success rate")):
+    for key, label in (("reward", "mean reward"), ("success", "success rate")):
         values = np.array([row[key] for row in grpo_history if "reward" in row], dtype=float)
         if values.size:
             window = max(1, values.size // 10)

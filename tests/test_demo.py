@@ -15,6 +15,8 @@ def test_quick_demo_runs_every_stage_and_writes_the_table(tmp_path, capsys):
     assert main(["demo", "--quick", "--out", str(out)]) == 0
     record = json.loads((out / "demo_results.json").read_text())
     assert record["readout"] == "final weights"
+    # no EMA anywhere: GRPO starts from exactly the SFT weights scored as the start
+    assert not list(out.glob("*/checkpoint-*/policy_ema")) and list(out.glob("sft/checkpoint-*/policy"))
     for split in ("held_out", "harder"):
         assert set(record["results"][split]) == {"sft", "grpo", "continued_sft"}
         for result in record["results"][split].values():

@@ -11,12 +11,11 @@ note), on the oracle video of a puzzle at 81x480x832 uint8:
 
     python benchmarks/verify.py [--tasks maze] [--repeats 40] [--difficulty medium]
 
-Last measured (``--repeats`` 20 and 40, three runs per difficulty on a 2-core machine shared with other
-jobs, so noisy), median verify / max, target <= 3: maze 2.1-2.2x easy, 2.2-2.5x medium, 2.4-2.6x hard;
-FlowFree 2.1-2.5x easy, 2.6-2.7x medium, 2.9-3.0x hard; Sokoban 2.3-2.4x easy, 2.3-2.5x medium,
-2.6-2.8x hard (under the same conditions, before whole-pixel blocks were summed exactly instead of through
-OpenCV's area resize: maze 2.8-3.8x, FlowFree 3.0-5.4x, Sokoban 2.5-3.8x). Score mp4 / decode 0.9-1.3x
-(target <= 1.3; decoding dominates, and its timing is the noisy part). Every pixel of every frame's board
+Last measured (``--repeats 20``, one core of an otherwise idle 2-core machine, 2026-12-03), median
+verify / max, target <= 3: maze 2.15x easy, 2.39x medium, 2.61x hard; FlowFree 2.29x, 2.68x, 2.76x;
+Sokoban 2.20x, 2.30x, 2.58x. Score mp4 / decode (target <= 1.3) 0.91-1.30x, except Sokoban medium at
+1.42x over 5 rounds and 1.20x over 15: scoring is decoding plus one verify (about 25 ms on top of a
+150-550 ms decode), so the ratio moves with the decode's own timing noise. Every pixel of every frame's board
 is still read: ``videorlvr.envs.footprint`` sums each into its block.
 """
 

@@ -28,6 +28,7 @@ from videorlvr.envs.evaluate import (
 )
 from videorlvr.envs.export import TEST_SEED_START, TRAIN_SEED_START, export_dataset, write_png_atomic
 from videorlvr.envs.progress import progress_bar
+from videorlvr.envs.types import PACES
 from videorlvr.envs.video import DEFAULT_CRF, DEFAULT_FPS, read_video, write_video
 
 DEMO_OUT = Path("envs_demo_out")  # diffrl demo writes to demo_out: the two never share a folder
@@ -110,6 +111,10 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=int, default=DEFAULT_FPS, help="frames per second of the mp4s")
     parser.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality (lower = better)")
     add_task_kwargs_argument(parser)
+    parser.add_argument(
+        "--pace", choices=PACES, default="steady",
+        help="oracle videos spread their moves over the video (steady) or move from frame 1 (eager)",
+    )  # fmt: skip
     parser.add_argument("--train-seed-start", type=int, default=TRAIN_SEED_START, help="seed of train row 0")
     parser.add_argument(
         "--test-seed-start", type=int, default=TEST_SEED_START, help="test seeds count up from here"
@@ -132,7 +137,7 @@ def run_export(args: argparse.Namespace) -> int:
     summary = export_dataset(
         args.out, tasks=args.tasks, train_count=args.train_count, test_count=args.test_count,
         difficulties=args.difficulties, height=args.height, width=args.width, num_frames=args.num_frames,
-        fps=args.fps, crf=args.crf, task_kwargs=args.task_kwargs, train_seed_start=args.train_seed_start,
+        fps=args.fps, crf=args.crf, task_kwargs=args.task_kwargs, pace=args.pace, train_seed_start=args.train_seed_start,
         test_seed_start=args.test_seed_start, num_workers=args.workers, progress=not args.quiet,
     )  # fmt: skip
     print(summary.format())

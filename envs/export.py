@@ -33,6 +33,7 @@ from videorlvr.envs import TASK_NAMES, get_task
 from videorlvr.envs.base import DIFFICULTIES
 from videorlvr.envs.files import TEMP_MARK, atomic_write_bytes
 from videorlvr.envs.progress import progress_bar
+from videorlvr.envs.types import check_pace
 from videorlvr.envs.video import DEFAULT_CRF, DEFAULT_FPS, write_video
 
 SPLITS = ("train", "test")
@@ -103,8 +104,10 @@ class RenderSettings:
     fps: int = DEFAULT_FPS
     crf: int = DEFAULT_CRF
     task_kwargs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    pace: str = "steady"  # how the oracle videos spread their moves (videorlvr.envs.types.PACES)
 
     def validate(self) -> None:
+        check_pace(self.pace)
         for name in ("height", "width", "num_frames", "fps", "crf"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
@@ -127,6 +130,7 @@ class RenderSettings:
         return {
             "height": self.height, "width": self.width, "num_frames": self.num_frames, "fps": self.fps,
             "crf": self.crf, "task_kwargs": {task: dict(kw) for task, kw in sorted(self.task_kwargs.items())},
+            "pace": self.pace,
         }  # fmt: skip
 
 
@@ -182,7 +186,7 @@ def _check_config(data_root: Path, settings: RenderSettings, seeds: Mapping[str,
     wanted = settings.as_dict() | {"seed_starts": dict(seeds)}
     path = data_root / CONFIG_NAME
     if path.is_file():
-        found = json.loads(path.read_text())
+        found = {"pace": "steady"} | json.loads(path.read_text())  # roots from before pace existed are steady
         differing = sorted(key for key in wanted.keys() | found.keys() if wanted.get(key) != found.get(key))
         if differing:
             details = ", ".join(
@@ -213,7 +217,7 @@ def _export_row(job: tuple[str, str, str, int, dict[str, Any]]) -> tuple[dict[st
         write_png_atomic(frame_path, task.render_first_frame(puzzle, height, width))
         wrote = True
     if not video_path.is_file():
-        video = task.render_solution(puzzle, height, width, num_frames)
+        video = task.render_solution(puzzle, height, width, num_frames, pace=settings["pace"])
         write_video(video_path, video, fps=settings["fps"], crf=settings["crf"])
         wrote = True
     puzzle_json = json.dumps(puzzle.to_dict(), sort_keys=True)
@@ -299,6 +303,7 @@ def export_dataset(
     fps: int = DEFAULT_FPS,
     crf: int = DEFAULT_CRF,
     task_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+    pace: str = "steady",
     train_seed_start: int = TRAIN_SEED_START,
     test_seed_start: int = TEST_SEED_START,
     num_workers: int = 0,
@@ -310,7 +315,8 @@ def export_dataset(
     uses ``difficulties[i % len(difficulties)]``. Train row ``i`` has seed ``train_seed_start + i``; test
     rows take seeds upward from ``test_seed_start``, skipping any puzzle whose content equals a train
     puzzle or an earlier test puzzle. ``task_kwargs``: extra ``generate`` kwargs per task, e.g.
-    ``{"maze": {"size": [4, 4]}}``. ``num_workers > 0`` renders in that many processes.
+    ``{"maze": {"size": [4, 4]}}``. ``pace``: how the oracle videos spread their moves over the frames
+    (``"steady"`` or ``"eager"``, see ``videorlvr.envs.types.PACES``). ``num_workers > 0`` renders in that many processes.
     """
     data_root = Path(data_root)
     tasks = tuple(TASK_NAMES if tasks is None else tasks)
@@ -319,7 +325,7 @@ def export_dataset(
     difficulties = tuple(difficulties)
     if not difficulties or any(d not in DIFFICULTIES for d in difficulties):
         raise ValueError(f"difficulties must be a non-empty list from {DIFFICULTIES}, got {difficulties}")
-    settings = RenderSettings(height, width, num_frames, fps, crf, dict(task_kwargs or {}))
+    settings = RenderSettings(height, width, num_frames, fps, crf, dict(task_kwargs or {}), pace)
     settings.validate()
     for task in tasks:  # the checks env construction makes: kwargs known, frames enough for every preset
         for difficulty in difficulties:

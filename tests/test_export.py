@@ -138,6 +138,37 @@ def test_resume_refuses_other_render_settings(dataset):
         export_dataset(dataset, train_count=2, test_count=1, progress=False, **(SIZE | {"height": 256}))
 
 
+def test_resume_refuses_another_pace_and_reads_a_root_without_one_as_steady(dataset):
+    with pytest.raises(ValueError, match="pace: 'steady' there vs 'eager' now"):
+        export_dataset(dataset, train_count=2, test_count=1, difficulties=["easy", "medium"], progress=False,
+                       pace="eager", **SIZE)  # fmt: skip
+    config_path = dataset / CONFIG_NAME
+    written = config_path.read_text()
+    try:  # a root exported before pace existed
+        config_path.write_text(json.dumps({k: v for k, v in json.loads(written).items() if k != "pace"}))
+        summary = export_dataset(dataset, train_count=2, test_count=1, difficulties=["easy", "medium"],
+                                 progress=False, **SIZE)  # fmt: skip
+        assert summary.rendered == 0
+    finally:
+        config_path.write_text(written)
+
+
+def test_eager_export_writes_the_eager_oracle_and_it_rescores(tmp_path):
+    tiny = {"height": 48, "width": 48, "num_frames": 7}
+    export_dataset(tmp_path, tasks=["maze"], train_count=2, test_count=1, difficulties=["easy"], pace="eager",
+                   task_kwargs={"maze": {"size": [4, 4], "path_length": [1, 3]}}, progress=False, **tiny)  # fmt: skip
+    maze = envs.get_task("maze")
+    for row in read_metadata(tmp_path / "train" / "metadata_all.csv"):
+        puzzle = maze.generate(int(row["seed"]), "easy", size=[4, 4], path_length=[1, 3])
+        written = read_video(tmp_path / "train" / row["video"])
+        eager = maze.render_solution(puzzle, pace="eager", **tiny)
+        steady = maze.render_solution(puzzle, pace="steady", **tiny)
+        error = np.abs(written.astype(int) - eager).max()  # lossless H.264 4:4:4 at this size, up to RGB rounding
+        assert error <= 4 < np.abs(written.astype(int) - steady).max(), error
+    report = evaluate_videos(tmp_path / "test" / "metadata_all.csv", progress=False)
+    assert report.overall.success_rate == 1.0, report.format()
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -149,6 +180,7 @@ def test_resume_refuses_other_render_settings(dataset):
         {"task_kwargs": {"chess": {}}},
         {"task_kwargs": {"maze": {"colour": "red"}}},
         {"num_frames": 17, "difficulties": ["hard"]},  # too few frames for the preset's longest oracle
+        {"pace": "fast"},
     ],
 )
 def test_export_rejects_bad_options(tmp_path, kwargs):

@@ -12,8 +12,9 @@
    every stage-2 checkpoint is scored on the first held-out mazes for the curves in ``report.png``.
 
 The readout, fixed in advance, is each run's final weights, and GRPO starts from exactly the SFT weights
-scored as the start (no EMA: an average over the SFT stage's fast-moving weights lags far behind them). Each success rate comes with its 95% Wilson interval, and GRPO is compared with the SFT start
-and with the control on the same puzzles (paired bootstrap interval of the difference, exact McNemar
+scored as the start (no EMA: an average over the SFT stage's fast-moving weights lags far behind them).
+Each success rate comes with its 95% Wilson interval, and GRPO is compared with the SFT start and with
+the control on the same puzzles (paired bootstrap interval of the difference, exact McNemar
 test); the verdict calls a difference a win only when both exclude "no difference". Before the table,
 every held-out success of GRPO is audited: re-scored from its written video, and the share of successes
 whose agent was read in every frame is printed. The verifier already requires every frame to be
@@ -75,6 +76,13 @@ class DemoScale:
     group_size: int = 8
     grpo_lr: float = 3e-4
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name, value in self.__dict__.items():
+            if name not in ("grpo_lr", "seed") and value < 1:
+                raise ValueError(f"demo {name.replace('_', '-')} must be >= 1, got {value}")
+        if not self.grpo_lr > 0:
+            raise ValueError(f"demo grpo-lr must be > 0, got {self.grpo_lr}")
 
 
 QUICK = DemoScale(sft_steps=6, num_demos=8, grpo_steps=2, control_steps=6, eval_mazes=8, curve_mazes=8,
@@ -284,6 +292,7 @@ def _history(run_dir: Path) -> list[dict[str, Any]]:
 
 def run_demo(args: argparse.Namespace) -> int:
     from diffrl.checkpoint import latest_checkpoint
+    from diffrl.config import config_from_dict
     from diffrl.stats import compare
     from videorlvr.envs.progress import progress_bar
 
@@ -293,6 +302,8 @@ def run_demo(args: argparse.Namespace) -> int:
     scale = QUICK if args.quick else DemoScale(args.sft_steps, args.num_demos, args.grpo_steps, control,
                                                args.eval_mazes, grpo_lr=args.grpo_lr, seed=args.seed)
     configs = stage_configs(out, scale)
+    for raw in configs.values():  # every stage's config errors surface now, not after the SFT stage
+        config_from_dict(raw)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     sft_done = latest_checkpoint(out / "sft")

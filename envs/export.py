@@ -316,7 +316,8 @@ def export_dataset(
     rows take seeds upward from ``test_seed_start``, skipping any puzzle whose content equals a train
     puzzle or an earlier test puzzle. ``task_kwargs``: extra ``generate`` kwargs per task, e.g.
     ``{"maze": {"size": [4, 4]}}``. ``pace``: how the oracle videos spread their moves over the frames
-    (``"steady"`` or ``"eager"``, see ``videorlvr.envs.types.PACES``). ``num_workers > 0`` renders in that many processes.
+    (``"steady"`` or ``"eager"``, see ``videorlvr.envs.types.PACES``). ``num_workers > 0`` renders in
+    that many processes.
     """
     data_root = Path(data_root)
     tasks = tuple(TASK_NAMES if tasks is None else tasks)

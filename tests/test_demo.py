@@ -41,3 +41,14 @@ def test_a_folder_with_an_earlier_demo_is_refused_unless_resumed(tmp_path):
     (tmp_path / "grpo").mkdir()
     with pytest.raises(SystemExit, match="already holds a demo"):
         main(["demo", "--quick", "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [(["--grpo-steps", "-1"], "grpo-steps"), (["--control-steps", "0"], "control-steps"),
+     (["--eval-mazes", "0"], "eval-mazes"), (["--grpo-lr", "0"], "grpo-lr")],
+)  # fmt: skip
+def test_bad_demo_sizes_are_refused_before_any_training(tmp_path, capsys, flags, named):
+    assert main(["demo", "--out", str(tmp_path / "demo"), *flags]) == 2
+    assert named in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()  # nothing trained, nothing written

@@ -195,7 +195,7 @@ def save_checkpoint(
 
     Rank 0 prepares ``.<name>.tmp``; every rank writes its shards of weights, optimizer and EMA
     (``state/``) and its RNG states; the consolidated ``policy/`` (and ``policy_ema/``) folders are
-    gathered and written by rank 0, which then renames the folder into place."""
+    gathered and written by rank 0, which renames the folder into place once every rank has written."""
     target = Path(target)
     temp, old = target.parent / f".{target.name}.tmp", target.parent / f".{target.name}.old"
     rank, optimizer = _rank(), getattr(optimizer, "optimizer", optimizer)  # accelerate's wrapper -> torch's
@@ -210,6 +210,7 @@ def save_checkpoint(
     if ema is not None:
         with ema.applied():
             exports["policy_ema"] = full_trainable_state(policy.module)
+    _barrier()  # every rank's files are in the folder before rank 0 renames it (DDP gathers nothing above)
     if rank == 0:
         for name, state_dict in exports.items():
             policy.save_pretrained(temp / name, state_dict=state_dict)

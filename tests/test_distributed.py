@@ -110,7 +110,7 @@ RESUME_SECTIONS = {
 
 ENGINE_WORKER = textwrap.dedent(
     """
-    import json, os, signal, sys
+    import json, os, signal, sys, time
     import numpy as np
     import torch
     from accelerate import Accelerator
@@ -118,6 +118,7 @@ ENGINE_WORKER = textwrap.dedent(
     from torch.distributed.fsdp import fully_shard
     from synthetic_tasks import BrightnessSource, brightness_reward, tiny_config
     from test_distributed import RESUME_SECTIONS
+    from diffrl import checkpoint
     from diffrl.checkpoint import full_trainable_state
     from diffrl.policies import build_policy
     from diffrl.trainer import GRPOTrainer
@@ -125,6 +126,9 @@ ENGINE_WORKER = textwrap.dedent(
     out, phase = sys.argv[1], sys.argv[2]
     accelerator = Accelerator()
     assert accelerator.num_processes == 2, accelerator.state
+    if accelerator.process_index == 1:  # a slow rank: its files must still land before rank 0 renames the folder
+        save_rng = checkpoint.save_rng
+        checkpoint.save_rng = lambda *args: (time.sleep(0.5), save_rng(*args))
 
     def trainer(engine, name, resume=None):
         config = tiny_config(out, **dict(RESUME_SECTIONS, run={**RESUME_SECTIONS["run"], "name": name}))
@@ -166,7 +170,7 @@ ENGINE_WORKER = textwrap.dedent(
 
 def launch(tmp_path, script: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true"}
+           "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true", "PYTHONFAULTHANDLER": "1"}
     command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--multi_gpu",
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
                "--main_process_port", str(free_port()), str(tmp_path / script), str(tmp_path), *args]
@@ -197,6 +201,7 @@ def test_ddp_and_fsdp_runs_killed_and_resumed_continue_exactly(tmp_path):
             assert got == pytest.approx({k: v for k, v in want.items() if not k.startswith("time/")}, rel=1e-6)
         checkpoint = tmp_path / f"{engine}_cut" / "checkpoint-000004"
         assert {p.name for p in (checkpoint / "state").glob("*.distcp")} == {"__0_0.distcp", "__1_0.distcp"}
+        assert {p.name for p in checkpoint.glob("rng_state_*")} == {"rng_state_0.safetensors", "rng_state_1.safetensors"}
         exported = TinyPolicy.from_pretrained(checkpoint / "policy").network.state_dict()
         for key in full:
             np.testing.assert_array_equal(exported[key].numpy(), full[key], err_msg=f"{engine} export {key}")

@@ -66,14 +66,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_processes_agree_with_one(tmp_path):
-    (tmp_path / "worker.py").write_text(WORKER)
+def launch(tmp_path, script: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``tmp_path/script tmp_path *args`` in two gloo processes; a crashing rank prints its Python stack."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true"}
+           "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true", "PYTHONFAULTHANDLER": "1"}
     command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--multi_gpu",
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_port", str(free_port()), str(tmp_path / "worker.py"), str(tmp_path)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+               "--main_process_port", str(free_port()), str(tmp_path / script), str(tmp_path), *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=400, check=False)
+
+
+def test_two_processes_agree_with_one(tmp_path):
+    (tmp_path / "worker.py").write_text(WORKER)
+    done = launch(tmp_path, "worker.py")
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
     assert np.array_equal(ranks[0]["params"], ranks[1]["params"])
@@ -166,15 +171,6 @@ ENGINE_WORKER = textwrap.dedent(
         os.kill(os.getpid(), signal.SIGKILL)  # killed after step 3 of the last run: its newest checkpoint is 2
     """
 )
-
-
-def launch(tmp_path, script: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true", "PYTHONFAULTHANDLER": "1"}
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--multi_gpu",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_port", str(free_port()), str(tmp_path / script), str(tmp_path), *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=400, check=False)
 
 
 def test_ddp_and_fsdp_runs_killed_and_resumed_continue_exactly(tmp_path):

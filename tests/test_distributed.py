@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -173,29 +175,49 @@ ENGINE_WORKER = textwrap.dedent(
 )
 
 
+def launch_phase(source: Path, phase: str) -> tuple[Path, subprocess.CompletedProcess]:
+    """Run ``engines.py <phase>`` on a fresh copy of ``source``; returns the copy and the run.
+
+    A rank that segfaults gets the phase one more try on a fresh copy, with a warning that keeps its stack
+    (CI once saw rank 1 die with SIGSEGV inside a gloo collective, which none of about 100 runs here did).
+    Any other failure, or a second segfault, fails the test as it is."""
+
+    def attempt(number: int) -> tuple[Path, subprocess.CompletedProcess]:
+        work = source.parent / f"{phase}_{number}"
+        shutil.copytree(source, work)
+        return work, launch(work, "engines.py", phase)
+
+    work, done = attempt(0)
+    if "(SIGSEGV)" in done.stderr:
+        warnings.warn(f"a rank segfaulted in the {phase!r} phase; retrying once:\n{done.stderr[-6000:]}")
+        work, done = attempt(1)
+    return work, done
+
+
 def test_ddp_and_fsdp_runs_killed_and_resumed_continue_exactly(tmp_path):
     """Two gloo processes, DDP (accelerate's wrapper) and FSDP2 (``fully_shard`` by the caller): every rank
     saves its shards, a run killed after step 3 resumes from checkpoint 2 and matches an uninterrupted
     run step for step; the consolidated policy export loads as a plain tiny policy."""
     from diffrl.policies.tiny import TinyPolicy
 
-    (tmp_path / "engines.py").write_text(ENGINE_WORKER)
-    killed = launch(tmp_path, "engines.py", "first")
-    assert killed.returncode != 0 and (tmp_path / "fsdp_full.npz").is_file(), killed.stderr[-3000:]
-    resumed = launch(tmp_path, "engines.py", "resume")
+    (tmp_path / "start").mkdir()
+    (tmp_path / "start" / "engines.py").write_text(ENGINE_WORKER)
+    first, killed = launch_phase(tmp_path / "start", "first")
+    assert killed.returncode != 0 and (first / "fsdp_full.npz").is_file(), killed.stderr[-3000:]
+    out, resumed = launch_phase(first, "resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     for engine in ("ddp", "fsdp"):
-        full, again = np.load(tmp_path / f"{engine}_full.npz"), np.load(tmp_path / f"{engine}_resumed.npz")
+        full, again = np.load(out / f"{engine}_full.npz"), np.load(out / f"{engine}_resumed.npz")
         assert set(full) == set(again) and len(full) > 10
         for key in full:
             np.testing.assert_allclose(again[key], full[key], rtol=0, atol=1e-6, err_msg=f"{engine} {key}")
-        expected = json.loads((tmp_path / f"{engine}_full.json").read_text())
-        history = json.loads((tmp_path / f"{engine}_resumed.json").read_text())
+        expected = json.loads((out / f"{engine}_full.json").read_text())
+        history = json.loads((out / f"{engine}_resumed.json").read_text())
         assert [row["step"] for row in history] == [1, 2, 3, 4]
         for want, got in zip(expected[2:], history[2:]):
             got = {k: v for k, v in got.items() if not k.startswith("time/")}
             assert got == pytest.approx({k: v for k, v in want.items() if not k.startswith("time/")}, rel=1e-6)
-        checkpoint = tmp_path / f"{engine}_cut" / "checkpoint-000004"
+        checkpoint = out / f"{engine}_cut" / "checkpoint-000004"
         assert {p.name for p in (checkpoint / "state").glob("*.distcp")} == {"__0_0.distcp", "__1_0.distcp"}
         assert {p.name for p in checkpoint.glob("rng_state_*")} == {"rng_state_0.safetensors", "rng_state_1.safetensors"}
         exported = TinyPolicy.from_pretrained(checkpoint / "policy").network.state_dict()

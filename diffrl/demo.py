@@ -5,8 +5,8 @@
    moves.
 2. From that checkpoint, two runs side by side, one core each, fixed in steps so that their compute is
    equal on quiet cores (:data:`CONTROL_STEPS_PER_GRPO_STEP`): GRPO with the maze verifier's success reward on
-   fresh mazes, and (the control) continued SFT on the same demonstrations. A seed gives the same table
-   on any machine; only the wall time varies.
+   fresh mazes, and (the control) continued SFT on the same demonstrations. Load on the machine does not
+   change the table (measured: seed 0 beside the full test suite); only the wall time varies.
 3. All three scored on held-out mazes (seeds from the test range, deduplicated by content against every
    puzzle any run trained on), and on a harder split (paths of 4-5 moves, longer than any trained on);
    every stage-2 checkpoint is scored on the first held-out mazes for the curves in ``report.png``.
@@ -63,7 +63,7 @@ CONTROL_STEPS_PER_GRPO_STEP = 5.1
 
 @dataclass(frozen=True)
 class DemoScale:
-    """Sizes of one demo run. Stage 2 is fixed in steps, so a seed gives the same table on any machine."""
+    """Sizes of one demo run. Stage 2 is fixed in steps, so load on the machine does not change the table."""
 
     sft_steps: int = 400
     num_demos: int = 400

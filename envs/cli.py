@@ -137,8 +137,9 @@ def run_export(args: argparse.Namespace) -> int:
     summary = export_dataset(
         args.out, tasks=args.tasks, train_count=args.train_count, test_count=args.test_count,
         difficulties=args.difficulties, height=args.height, width=args.width, num_frames=args.num_frames,
-        fps=args.fps, crf=args.crf, task_kwargs=args.task_kwargs, pace=args.pace, train_seed_start=args.train_seed_start,
-        test_seed_start=args.test_seed_start, num_workers=args.workers, progress=not args.quiet,
+        fps=args.fps, crf=args.crf, task_kwargs=args.task_kwargs, pace=args.pace,
+        train_seed_start=args.train_seed_start, test_seed_start=args.test_seed_start, num_workers=args.workers,
+        progress=not args.quiet,
     )  # fmt: skip
     print(summary.format())
     if args.follow_count:

@@ -32,7 +32,9 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+from torch.distributed.checkpoint.api import CheckpointException
 from torch.distributed.checkpoint.state_dict import (
     StateDictOptions,
     get_model_state_dict,
@@ -225,6 +227,15 @@ def save_checkpoint(
     return target
 
 
+@contextmanager
+def _reading(path: Path, what: str) -> Iterator[None]:
+    """Turn a failure to read ``path`` (missing, truncated, corrupt) into a ValueError that names it."""
+    try:
+        yield
+    except (OSError, ValueError, EOFError, RuntimeError, SafetensorError, CheckpointException) as error:
+        raise ValueError(f"cannot read the checkpoint's {what} in {path}: {type(error).__name__}: {error}") from error
+
+
 def load_checkpoint(
     folder: str | Path,
     policy: FlowPolicy,
@@ -232,25 +243,30 @@ def load_checkpoint(
     scheduler: Any = None,
     ema: EMA | None = None,
 ) -> dict[str, Any]:
-    """Restore what ``save_checkpoint`` wrote into live objects (collective); returns the trainer state."""
+    """Restore what ``save_checkpoint`` wrote into live objects (collective); returns the trainer state.
+    A missing, truncated or corrupt file raises a ValueError that names it."""
     folder = Path(folder)
     if not (folder / STATE_NAME).is_file() or not (folder / STATE_DIR).is_dir():
         raise ValueError(f"{folder} is not a checkpoint folder (no {STATE_NAME} and {STATE_DIR}/)")
-    optimizer = getattr(optimizer, "optimizer", optimizer)
-    state = _state(policy.module, optimizer, ema)
-    if ema is not None and "ema" not in dcp_keys(folder / STATE_DIR):
-        raise ValueError(f"{folder} has no EMA weights but EMA is on")
-    with _single_process_ok():
-        dcp.load(state, checkpoint_id=folder / STATE_DIR)
-    set_state_dict(policy.module, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"],
-                   options=SHARDED)
-    trainer_state = json.loads((folder / STATE_NAME).read_text())
-    if scheduler is not None and trainer_state.get("scheduler") is not None:
-        scheduler.load_state_dict(trainer_state["scheduler"])
+    with _reading(folder / STATE_NAME, "trainer state"):
+        trainer_state = json.loads((folder / STATE_NAME).read_text())
     rng_path = folder / f"rng_state_{_rank()}.safetensors"
     if not rng_path.is_file():
         raise ValueError(f"{folder} has no RNG state for rank {_rank()} (saved with fewer processes?)")
-    restore_rng(rng_path)
+    optimizer = getattr(optimizer, "optimizer", optimizer)
+    state = _state(policy.module, optimizer, ema)
+    with _reading(folder / STATE_DIR, "weights and optimizer states"):
+        keys = dcp_keys(folder / STATE_DIR)
+    if ema is not None and "ema" not in keys:
+        raise ValueError(f"{folder} has no EMA weights but EMA is on")
+    with _reading(folder / STATE_DIR, "weights and optimizer states"), _single_process_ok():
+        dcp.load(state, checkpoint_id=folder / STATE_DIR)
+    set_state_dict(policy.module, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"],
+                   options=SHARDED)
+    if scheduler is not None and trainer_state.get("scheduler") is not None:
+        scheduler.load_state_dict(trainer_state["scheduler"])
+    with _reading(rng_path, "RNG state"):
+        restore_rng(rng_path)
     return trainer_state
 
 

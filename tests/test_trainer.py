@@ -97,6 +97,30 @@ def test_a_kill_during_a_checkpoint_write_leaves_no_temp_folder_and_old_checkpoi
         "checkpoint-000002", "checkpoint-000003"]
 
 
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:100])
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (lambda c: (c / "trainer_state.json").write_text("{bad"), "trainer state"),
+        (lambda c: _truncate(c / "state" / "__0_0.distcp"), "weights and optimizer states"),
+        (lambda c: (c / "state" / ".metadata").unlink(), "weights and optimizer states"),
+        (lambda c: (c / "rng_state_0.safetensors").write_text("garbage"), "RNG state"),
+        (lambda c: (c / "rng_state_0.safetensors").unlink(), "no RNG state for rank 0"),
+    ],
+)
+def test_a_damaged_checkpoint_is_refused_with_the_file_named(tmp_path, damage, named):
+    grpo(tmp_path, run={"max_steps": 1}).train()
+    checkpoint = tmp_path / "run" / "checkpoint-000001"
+    damage(checkpoint)
+    config = tiny_config(tmp_path, run={"name": "run", "max_steps": 2})
+    with pytest.raises(ValueError, match=named) as raised:
+        GRPOTrainer(config, build_policy(config.policy), BrightnessSource(), brightness_reward, resume=checkpoint)
+    assert str(checkpoint) in str(raised.value)
+
+
 def test_ema_weights_are_saved_in_float32_without_rounding_the_average(tmp_path):
     trainer = grpo(tmp_path, run={"max_steps": 1}, optim={"ema_decay": 0.5})
     with torch.no_grad():  # a bf16 live weight must not round the float32 average when saving
